@@ -1,0 +1,3 @@
+from caldicott.cli import main
+
+main()

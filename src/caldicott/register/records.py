@@ -1,0 +1,151 @@
+"""The register's value objects: a patient as the Personal Demographics Service
+holds one (non-clinical demographics only), and the checks every incoming
+record must pass.
+
+Pure: imports neither SQLAlchemy nor FastAPI. Importers (CSV, FHIR), the
+synthetic generator and the matcher all speak :class:`PatientRecord`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import nhs_number
+
+SEXES = ("male", "female", "other", "unknown")
+
+# The shape of a UK postcode (outward code, space, inward code). Real-world
+# validity (whether the postcode exists) needs the ONS directory, which the
+# register does not hold; the shape is what a register import can check.
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
+
+
+class RecordError(ValueError):
+    """A record that cannot enter the register, with the reason in plain words."""
+
+
+def normalise_postcode(raw: str) -> str:
+    """Upper-case a postcode and put one space before the inward code.
+
+    Example:
+        >>> normalise_postcode("sw1a2aa")
+        'SW1A 2AA'
+    """
+    compact = re.sub(r"\s+", "", raw).upper()
+    match = _POSTCODE.match(compact)
+    if not match:
+        raise RecordError(f"postcode {raw!r} is not a UK postcode shape")
+    return f"{match.group(1)} {match.group(2)}"
+
+
+def check_nhs_number(raw: str) -> str:
+    """Return a 10-digit NHS number, or raise if its modulus-11 check digit is wrong.
+
+    Example:
+        >>> check_nhs_number("999 000 0018")
+        '9990000018'
+    """
+    digits = re.sub(r"[\s-]", "", raw)
+    if not re.fullmatch(r"\d{10}", digits):
+        raise RecordError(f"NHS number {raw!r} is not 10 digits")
+    if not nhs_number.is_valid(digits):
+        raise RecordError(f"NHS number {raw!r} fails the modulus-11 check")
+    return digits
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One address in a patient's history; ``to_date`` is None for the open one."""
+
+    line1: str
+    line2: str
+    town: str
+    postcode: str
+    from_date: dt.date | None = None
+    to_date: dt.date | None = None
+
+    @property
+    def is_current(self) -> bool:
+        return self.to_date is None
+
+    def same_place(self, other: Address) -> bool:
+        return (self.line1, self.postcode) == (other.line1, other.postcode)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousName:
+    given: str
+    family: str
+
+
+@dataclass(frozen=True, slots=True)
+class GPPractice:
+    code: str
+    name: str
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    """A patient's demographic record.
+
+    ``addresses`` is the address history oldest first; the last known address
+    is the open one (``to_date`` None), else the latest.
+    """
+
+    nhs_number: str
+    given_name: str
+    family_name: str
+    birth_date: dt.date
+    sex: str = "unknown"
+    death_date: dt.date | None = None
+    addresses: tuple[Address, ...] = ()
+    previous_names: tuple[PreviousName, ...] = ()
+    gp: GPPractice | None = None
+    primary_care_area: str | None = None
+    registered_on: dt.date | None = None
+    restricted: bool = False
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def last_known_address(self) -> Address | None:
+        open_ = [a for a in self.addresses if a.is_current]
+        if open_:
+            return open_[-1]
+        return self.addresses[-1] if self.addresses else None
+
+
+def check_record(record: PatientRecord, today: dt.date | None = None) -> PatientRecord:
+    """Validate a record's own fields (not against the register).
+
+    Raises:
+        RecordError: with the first reason the record cannot enter the register.
+    """
+    today = today or dt.date.today()
+    check_nhs_number(record.nhs_number)
+    if not record.family_name.strip():
+        raise RecordError("family name is missing")
+    if not record.given_name.strip():
+        raise RecordError("given name is missing")
+    if record.birth_date > today:
+        raise RecordError(f"date of birth {record.birth_date.isoformat()} is in the future")
+    if record.birth_date.year < 1880:
+        raise RecordError(f"date of birth {record.birth_date.isoformat()} is impossible")
+    if record.sex not in SEXES:
+        raise RecordError(f"sex {record.sex!r} is not one of {', '.join(SEXES)}")
+    if record.death_date and record.death_date < record.birth_date:
+        raise RecordError("date of death is before date of birth")
+    for address in record.addresses:
+        if address.from_date and address.to_date and address.to_date < address.from_date:
+            raise RecordError(f"address at {address.postcode} ends before it starts")
+    return record
+
+
+def parse_date(raw: str, what: str) -> dt.date:
+    """Parse an ISO date (YYYY-MM-DD), naming the field in the error."""
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise RecordError(f"{what} {raw!r} is not a real date (YYYY-MM-DD)") from None

@@ -1,0 +1,110 @@
+"""The HTTP service: ``create_app(settings)`` builds it.
+
+Each capability's routes live in ``caldicott/<capability>/api.py`` as a
+module-level ``router``; the factory includes every one it finds. Errors have
+one renderer: a FHIR ``OperationOutcome`` for machines (and an HTML page when
+the client asks for HTML).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from caldicott import __version__
+from caldicott.db import make_engine, make_session_factory
+from caldicott.errors import CaldicottError
+from caldicott.service.outcome import operation_outcome
+from caldicott.settings import Settings
+
+_HTTP_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
+                     409: "conflict", 422: "invalid"}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service for ``settings`` (from the environment by default)."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="caldicott",
+        version=__version__,
+        description="A disclosure-control gateway for confidential patient data.",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    app.state.sessions = make_session_factory(app.state.engine)
+    _install_error_handlers(app)
+    _include_capability_routers(app)
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability."""
+        with app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    return app
+
+
+def _include_capability_routers(app: FastAPI) -> None:
+    package_dir = Path(__file__).parent.parent
+    for info in sorted(pkgutil.iter_modules([str(package_dir)]), key=lambda m: m.name):
+        if info.ispkg and (package_dir / info.name / "api.py").exists():
+            module = importlib.import_module(f"caldicott.{info.name}.api")
+            router = getattr(module, "router", None)
+            if router is not None:
+                app.include_router(router)
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "json" not in accept
+
+
+def _render(request: Request, status: int, code: str, diagnostics: str,
+            details: str | None = None) -> Response:
+    if _wants_html(request):
+        from html import escape
+
+        body = (f"<!doctype html><html lang=en><title>caldicott: {status}</title>"
+                f"<main><h1>Sorry, that did not work</h1><p>{escape(diagnostics)}</p></main>")
+        return HTMLResponse(body, status_code=status)
+    return JSONResponse(operation_outcome(code, diagnostics, details), status_code=status,
+                        media_type="application/fhir+json")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CaldicottError)
+    async def domain_error(request: Request, error: CaldicottError) -> Response:
+        return _render(request, error.status_code, error.fhir_code, error.diagnostics,
+                       error.pds_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        problems = "; ".join(_describe(e) for e in error.errors())
+        return _render(request, 422, "invalid", problems or "invalid request", "INVALID_VALUE")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        code = _HTTP_ISSUE_CODES.get(error.status_code, "processing")
+        response = _render(request, error.status_code, code, str(error.detail))
+        for name, value in (error.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        # The one place a 500 can come from: a bug. Say so without leaking internals.
+        return _render(request, 500, "exception", "internal error; it has been logged")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg"))

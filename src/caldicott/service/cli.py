@@ -1,0 +1,53 @@
+"""Operating commands: database migrations, the service, the demo world."""
+
+from __future__ import annotations
+
+import typer
+
+db_app = typer.Typer(name="db", help="Database schema.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest schema (SQLite or PostgreSQL)."""
+    from caldicott.migrations import upgrade
+    from caldicott.settings import Settings
+
+    settings = Settings()
+    upgrade(settings)
+    typer.echo(f"database at head: {settings.resolved_database_url.split('@')[-1]}")
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Listen address (default CALDICOTT_HOST)"),
+    port: int | None = typer.Option(None, help="Port (default CALDICOTT_PORT)"),
+) -> None:
+    """Start the HTTP service on an existing database."""
+    from caldicott.service.runner import run_service
+    from caldicott.settings import Settings
+
+    run_service(Settings(), host=host, port=port)
+
+
+def demo(
+    people: int = typer.Option(3000, help="How many synthetic people the demo register holds"),
+    seed: int = typer.Option(2017, help="Random seed of the demo world"),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Build the world, do not serve"),
+    host: str | None = typer.Option(None, help="Listen address (default CALDICOTT_HOST)"),
+    port: int | None = typer.Option(None, help="Port (default CALDICOTT_PORT)"),
+) -> None:
+    """Build a demo world in the embedded database and start the service."""
+    from caldicott.service.demo import build_demo_world
+    from caldicott.service.runner import run_service
+    from caldicott.settings import Settings
+
+    settings = Settings()
+    build_demo_world(settings, people=people, seed=seed)
+    if not no_serve:
+        run_service(settings, host=host, port=port)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(db_app)
+    root.command()(serve)
+    root.command()(demo)
