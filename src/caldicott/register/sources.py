@@ -1,0 +1,109 @@
+"""Reading import files as numbered observations of patients.
+
+A source yields ``(row number, record or reason)``: the importer never sees a
+file format. CSV rows are read here; FHIR Bundles and NDJSON through
+:mod:`caldicott.register.fhir`. Text that is not UTF-8 is refused row by row;
+a file that is not CSV or JSON at all is refused as a whole (one clear line).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from caldicott.errors import NotAFile
+from caldicott.register.csv_io import read_register_csv, row_to_record
+from caldicott.register.records import PatientRecord, RecordError, check_record
+
+Observation = tuple[int, PatientRecord | RecordError]
+FORMATS = ("csv", "json", "ndjson")
+
+
+class CountingReader(io.RawIOBase):
+    """A binary reader that counts the bytes it has handed on (for progress bars)."""
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._on_read(len(data))
+        return len(data)
+
+
+def detect_format(path: Path) -> str:
+    """The file's format, by its name and its first bytes.
+
+    Raises:
+        NotAFile: if the file is binary or neither CSV nor JSON.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if b"\x00" in head:
+        raise NotAFile(f"{path.name} is a binary file, not CSV, JSON or NDJSON")
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("ndjson", "jsonl"):
+        return "ndjson"
+    if suffix in FORMATS:
+        return suffix
+    stripped = head.lstrip()
+    if stripped.startswith(b"{") and b"\n{" in stripped:
+        return "ndjson"
+    if stripped.startswith((b"{", b"[")):
+        return "json"
+    return "csv"
+
+
+def _has_undecodable_text(values: list[str | None]) -> bool:
+    try:
+        "".join(v for v in values if v).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def csv_observations(binary: IO[bytes]) -> Iterator[Observation]:
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        rows = read_register_csv(text)
+        for number, row in rows:
+            if _has_undecodable_text([str(v) for v in row.values()]):
+                yield number, RecordError("row contains text that is not UTF-8")
+                continue
+            if None in row:
+                yield number, RecordError("row has more fields than the header")
+                continue
+            try:
+                yield number, check_record(row_to_record(row))
+            except RecordError as error:
+                yield number, error
+    except RecordError as error:
+        raise NotAFile(str(error)) from None
+    except Exception as error:  # the csv module's own errors (NUL bytes, field limits)
+        import csv
+
+        if isinstance(error, csv.Error):
+            raise NotAFile(f"not a readable CSV file: {error}") from None
+        raise
+    finally:
+        text.detach()  # the caller owns (and closes) the underlying file
+
+
+def fhir_observations(path: Path) -> Iterator[Observation]:
+    from caldicott.register.fhir import fhir_to_record, iter_fhir_patients
+
+    for number, resource in iter_fhir_patients(path):
+        if isinstance(resource, Exception):
+            yield number, RecordError(str(resource))
+            continue
+        try:
+            yield number, check_record(fhir_to_record(resource))
+        except RecordError as error:
+            yield number, error
