@@ -20,6 +20,8 @@ SEXES = ("male", "female", "other", "unknown")
 # validity (whether the postcode exists) needs the ONS directory, which the
 # register does not hold; the shape is what a register import can check.
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
+# Letters of any script, with the joiners real names use (O'Neil, Jean-Luc, St. John).
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.-])*$")
 
 
 class RecordError(ValueError):
@@ -129,6 +131,10 @@ def check_record(record: PatientRecord, today: dt.date | None = None) -> Patient
         raise RecordError("family name is missing")
     if not record.given_name.strip():
         raise RecordError("given name is missing")
+    for name in (record.given_name, record.family_name,
+                 *(n for p in record.previous_names for n in (p.given, p.family))):
+        if not _NAME.match(name) or name != name.strip():
+            raise RecordError(f"name {name!r} has characters a name cannot hold")
     if record.birth_date > today:
         raise RecordError(f"date of birth {record.birth_date.isoformat()} is in the future")
     if record.birth_date.year < 1880:
