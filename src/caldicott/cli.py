@@ -47,19 +47,7 @@ _register_capabilities()
 def main() -> None:
     """Run the CLI; a domain error is one plain line on stderr and exit code 2."""
     try:
-        root(standalone_mode=False)
+        root()
     except CaldicottError as error:
         typer.echo(f"caldicott: {error.diagnostics}", err=True)
         sys.exit(2)
-    except typer.Abort:
-        typer.echo("Aborted.", err=True)
-        sys.exit(1)
-    except Exception as error:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        if isinstance(error, click.exceptions.Exit):
-            sys.exit(error.exit_code)
-        raise

@@ -1,0 +1,65 @@
+"""The demo world: synthetic people and the organisations of the seeds.
+
+Built in the configured database (the embedded SQLite file by default). It
+never touches a register that already holds people who are not synthetic:
+a demo register is made only when the register is empty.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from caldicott.db import unit_of_work
+from caldicott.orgs.models import OrganisationRow
+from caldicott.register import repository
+from caldicott.service.context import open_database
+from caldicott.settings import Settings
+
+# The bodies of the seeds. The trusts, local authority and housing association
+# are invented names: the demo does not suggest any real one did anything.
+SEED_ORGANISATIONS = (
+    ("X26", "NHS Digital", "nhs_digital"),
+    ("HO-IE", "Home Office Immigration Enforcement", "home_office"),
+    ("HO-CAS", "Home Office Checking and Advisory Services", "home_office"),
+    ("DHSC", "Department of Health and Social Care", "dhsc"),
+    ("RDM01", "Riverside Demo NHS Foundation Trust", "nhs_trust"),
+    ("RDM02", "Hillcrest Demo NHS Trust", "nhs_trust"),
+    ("LADM1", "Demoshire County Council", "local_authority"),
+    ("HADM1", "Demo Homes Housing Association", "housing_association"),
+)
+
+
+def _add_organisations(settings: Settings) -> int:
+    _, engine = open_database(settings)
+    with unit_of_work(engine) as session:
+        known = set(session.scalars(select(OrganisationRow.code)))
+        new = [OrganisationRow(code=code, name=name, kind=kind)
+               for code, name, kind in SEED_ORGANISATIONS if code not in known]
+        session.add_all(new)
+    return len(new)
+
+
+def build_demo_world(settings: Settings, people: int = 3000, seed: int = 2017) -> None:
+    """Fill an empty register with synthetic people and add the seeds' organisations."""
+    from caldicott.register.csv_io import write_register_csv
+    from caldicott.register.importer import run_import
+    from caldicott.synth import generate_people
+
+    _, engine = open_database(settings)
+    with unit_of_work(engine) as session:
+        present = repository.count_patients(session)
+    added = _add_organisations(settings)
+    typer.echo(f"organisations of the seeds: {added} added")
+    if present:
+        typer.echo(f"register already holds {present} people; leaving it as it is")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "demo-people.csv"
+        write_register_csv(generate_people(people, seed), path)
+        report = run_import(path, settings=settings)
+    typer.echo(f"demo register: {report.summary()}")
+    typer.echo(f"database: {settings.resolved_database_url}")
