@@ -1,0 +1,113 @@
+"""``caldicott user`` and ``caldicott token``: accounts and their API tokens."""
+
+from __future__ import annotations
+
+import typer
+
+user_app = typer.Typer(name="user", help="User accounts, each in one organisation, with roles.",
+                       no_args_is_help=True)
+token_app = typer.Typer(name="token", help="API tokens: shown once, stored only as a hash.",
+                        no_args_is_help=True)
+
+_ROLES = ("requesting_officer, tracer, reviewer, overseas_visitors_manager, auditor, "
+          "administrator; repeat for several")
+
+
+@user_app.command("add")
+def user_add(
+    email: str = typer.Argument(..., help="The user's e-mail address (their login name)"),
+    org: str = typer.Option(..., "--org", help="Organisation code (see `caldicott org list`)"),
+    role: list[str] = typer.Option(..., "--role", help=_ROLES),
+    name: str | None = typer.Option(None, "--name", help="Display name"),
+) -> None:
+    """Create a user account."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.service import add_user
+
+    with command_session() as session:
+        user = add_user(session, email, org, role, name=name)
+        roles = ", ".join(r.role for r in user.roles)
+        typer.echo(f"user {user.email} added to {user.organisation.code} as {roles}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List user accounts."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.service import list_users
+
+    with command_session() as session:
+        users = list_users(session)
+        if not users:
+            typer.echo("no users yet; add one with `caldicott user add`")
+            return
+        typer.echo(f"{'ID':>4} {'EMAIL':<36} {'ORG':<10} {'ROLES':<34} NAME")
+        for user in users:
+            roles = ",".join(r.role for r in user.roles)
+            typer.echo(f"{user.id:>4} {user.email:<36} {user.organisation.code:<10} "
+                       f"{roles:<34} {user.name}")
+
+
+@token_app.command("create")
+def token_create(
+    user: str = typer.Option(..., "--user", help="E-mail of the user the token acts for"),
+    days: int | None = typer.Option(None, "--days", help="Days until it expires (default 90)"),
+    label: str = typer.Option("", "--label", help="What the token is for, e.g. 'batch job'"),
+) -> None:
+    """Create an API token and print it once (stdout); details go to stderr."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.service import create_token
+
+    with command_session() as session:
+        issued = create_token(session, user, days=days, label=label)
+    # The token alone on stdout, so `TOKEN=$(caldicott token create ...)` works.
+    typer.echo(issued.token)
+    typer.echo(f"token {issued.id} for {issued.user_email}, expires "
+               f"{issued.expires_at:%Y-%m-%d %H:%M} UTC. It is shown only now: store it "
+               "safely. Send it as 'Authorization: Bearer <token>'.", err=True)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: str = typer.Argument(..., help="The token's id, or the leaked token itself"),
+) -> None:
+    """Revoke an API token at once."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.service import revoke_token
+
+    with command_session() as session:
+        row, already = revoke_token(session, token_id)
+        when = f"{row.revoked_at:%Y-%m-%d %H:%M:%S} UTC"
+        if already:
+            typer.echo(f"token {row.id} was already revoked at {when}")
+        else:
+            typer.echo(f"token {row.id} ({row.display_prefix}...) revoked at {when}")
+
+
+@token_app.command("list")
+def token_list(
+    user: str | None = typer.Option(None, "--user", help="Only this user's tokens"),
+) -> None:
+    """List API tokens (never the tokens themselves)."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.service import list_tokens
+    from caldicott.db import utcnow
+
+    with command_session() as session:
+        rows = list_tokens(session, user)
+        if not rows:
+            typer.echo("no API tokens; create one with `caldicott token create`")
+            return
+        now = utcnow()
+        typer.echo(f"{'ID':>4} {'PREFIX':<13} {'USER':<36} {'STATUS':<8} {'EXPIRES':<17} "
+                   f"{'LAST USED':<17} LABEL")
+        for row in rows:
+            used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+            typer.echo(f"{row.id:>4} {row.display_prefix + '...':<13} {row.user.email:<36} "
+                       f"{row.status(now):<8} {row.expires_at:%Y-%m-%d %H:%M} {used:<17} "
+                       f"{row.label}")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(user_app)
+    root.add_typer(token_app)

@@ -1,0 +1,71 @@
+"""Every query on users, roles and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from caldicott.access.models import ApiTokenRow, UserRoleRow, UserRow
+
+# Users always come with their roles and organisation: relationships refuse lazy loads.
+_USERS = select(UserRow).options(selectinload(UserRow.roles), selectinload(UserRow.organisation))
+
+
+def get_user_by_email(session: Session, email: str) -> UserRow | None:
+    return session.scalars(_USERS.where(UserRow.email == email)).first()
+
+
+def get_user(session: Session, user_id: int) -> UserRow | None:
+    return session.scalars(_USERS.where(UserRow.id == user_id)).first()
+
+
+def list_users(session: Session) -> Sequence[UserRow]:
+    return session.scalars(_USERS.order_by(UserRow.email)).all()
+
+
+def add_user(session: Session, email: str, name: str, organisation_id: int,
+             roles: Sequence[str]) -> UserRow:
+    row = UserRow(email=email, name=name, organisation_id=organisation_id,
+                  roles=[UserRoleRow(role=role) for role in roles])
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_token(session: Session, user_id: int, token_hash: str, display_prefix: str,
+              label: str, expires_at: dt.datetime) -> ApiTokenRow:
+    row = ApiTokenRow(user_id=user_id, token_hash=token_hash, display_prefix=display_prefix,
+                      label=label, expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_token(session: Session, token_id: int) -> ApiTokenRow | None:
+    return session.get(ApiTokenRow, token_id)
+
+
+def get_token_by_hash(session: Session, token_hash: str) -> ApiTokenRow | None:
+    return session.scalars(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)).first()
+
+
+def list_tokens(session: Session, user_id: int | None = None) -> Sequence[ApiTokenRow]:
+    query = select(ApiTokenRow).options(selectinload(ApiTokenRow.user)).order_by(ApiTokenRow.id)
+    if user_id is not None:
+        query = query.where(ApiTokenRow.user_id == user_id)
+    return session.scalars(query).all()
+
+
+def touch_token(session: Session, token_id: int, now: dt.datetime,
+                not_since: dt.datetime) -> None:
+    """Set ``last_used_at`` unless it was set after ``not_since`` (one write a minute at most)."""
+    session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.id == token_id)
+        .where((ApiTokenRow.last_used_at.is_(None)) | (ApiTokenRow.last_used_at < not_since))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
