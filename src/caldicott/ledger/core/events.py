@@ -1,0 +1,204 @@
+"""What a ledger leaf says: an audit event shaped after FHIR AuditEvent, in canonical JSON.
+
+Privacy by construction: a patient appears in an event only as a
+:class:`Pseudonym`, an HMAC-SHA-256 of the identifier under the operator's
+secret. A ``Pseudonym`` cannot hold anything but 64 hex digits, and the event
+refuses free text that looks like an NHS number or a postcode, so the log can
+be handed to an auditor without handing over patients. Extra details sit
+beside the log (not in the leaf); the leaf carries their SHA-256, binding them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+JSONScalar = str | int | bool | None
+Outcome = Literal["success", "refused", "failure"]
+Action = Literal["C", "R", "U", "D", "E"]  # FHIR AuditEvent.action: create read update delete execute
+
+IDENTIFIER_KINDS = ("nhs_number", "name", "birth_date", "postcode", "address", "other")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,199}")
+# A ten-digit run (spaced or not) or a UK postcode, anywhere in a free string.
+_NHS_LIKE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
+_POSTCODE_LIKE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
+
+
+class IdentifierInTheClear(ValueError):
+    """An event field that would put a personal identifier into the log in the clear."""
+
+
+def canonical_json(value: object) -> bytes:
+    """Canonical JSON: sorted keys, compact separators, UTF-8, no floats.
+
+    Example:
+        >>> canonical_json({"b": 1, "a": ["x", None]})
+        b'{"a":["x",null],"b":1}'
+    """
+    _refuse_floats(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def _refuse_floats(value: object) -> None:
+    if isinstance(value, float):
+        raise ValueError("canonical JSON holds no floats (their text form is not unique)")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError("canonical JSON keys are strings")
+            _refuse_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_floats(item)
+
+
+def _normalise(kind: str, value: str) -> str:
+    text = unicodedata.normalize("NFKC", value).strip()
+    if kind in ("nhs_number", "postcode"):
+        return re.sub(r"[\s-]", "", text).upper()
+    return " ".join(text.casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class Pseudonym:
+    """A keyed hash standing in for one personal identifier.
+
+    Build one with :func:`pseudonymise`; the constructor accepts only a digest.
+    """
+
+    kind: str
+    digest: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in IDENTIFIER_KINDS:
+            raise ValueError(f"unknown identifier kind {self.kind!r}")
+        if not _HEX64.fullmatch(self.digest):
+            raise IdentifierInTheClear("a pseudonym is 64 lowercase hex digits, never a raw value")
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "hmac_sha256": self.digest}
+
+
+def pseudonymise(secret: str | bytes, kind: str, value: str) -> Pseudonym:
+    """HMAC-SHA-256 of a normalised identifier under the operator's secret.
+
+    The kind is part of the message, so an NHS number and a phone number with
+    the same digits do not collide, and formatting (spaces, case) does not matter.
+
+    Example:
+        >>> a = pseudonymise("s3cret", "nhs_number", "943 476 5919")
+        >>> a == pseudonymise("s3cret", "nhs_number", "9434765919"), len(a.digest)
+        (True, 64)
+    """
+    if kind not in IDENTIFIER_KINDS:
+        raise ValueError(f"unknown identifier kind {kind!r}")
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    message = f"caldicott-pseudonym\x00{kind}\x00{_normalise(kind, value)}".encode()
+    return Pseudonym(kind, hmac.new(key, message, hashlib.sha256).hexdigest())
+
+
+def refuse_identifiers(where: str, text: str) -> None:
+    """Raise if ``text`` looks like it carries an NHS number or a postcode."""
+    if _NHS_LIKE.search(text) or _POSTCODE_LIKE.search(text):
+        raise IdentifierInTheClear(
+            f"{where} looks like it holds an NHS number or postcode; pseudonymise it first")
+
+
+def _token(where: str, value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise ValueError(f"{where} must be a short code (letters, digits, . _ : / # -)")
+    refuse_identifiers(where, value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """Who acted: a staff member or system, by reference (never a patient)."""
+
+    who: str  # e.g. "user/17" or "system/matcher"
+    organisation: str  # organisation code
+    role: str | None = None
+
+    def __post_init__(self) -> None:
+        _token("agent.who", self.who)
+        _token("agent.organisation", self.organisation)
+        if self.role is not None:
+            _token("agent.role", self.role)
+
+    def as_json(self) -> dict[str, JSONScalar]:
+        return {"who": self.who, "organisation": self.organisation, "role": self.role}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One thing that happened, as a ledger leaf records it (FHIR AuditEvent's shape).
+
+    Example:
+        >>> e = AuditEvent(type="disclosure", action="R", outcome="success",
+        ...     recorded=dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC),
+        ...     agent=Agent("user/7", "X26", "tracer"), what="trace-request/42",
+        ...     purpose="immigration-enforcement", agreement="HO-NHSD-MoU", agreement_version="3",
+        ...     subjects=(pseudonymise("k", "nhs_number", "9434765919"),))
+        >>> e.entry(None)[:30]
+        b'{"action":"R","agent":{"organi'
+    """
+
+    type: str  # what kind of step: "trace-request", "decision", "disclosure", ...
+    action: Action
+    outcome: Outcome
+    recorded: dt.datetime  # when
+    agent: Agent  # who
+    what: str  # the object acted on, by reference: "trace-request/42"
+    purpose: str | None = None  # why: the purpose of use code
+    agreement: str | None = None  # the data-sharing agreement relied on
+    agreement_version: str | None = None
+    subjects: tuple[Pseudonym, ...] = ()  # the patients concerned, pseudonymised only
+    details: Mapping[str, JSONScalar] = field(default_factory=dict)  # beside the log
+
+    def __post_init__(self) -> None:
+        _token("type", self.type)
+        _token("what", self.what)
+        if self.recorded.tzinfo is None:
+            raise ValueError("recorded must be timezone-aware")
+        for name in ("purpose", "agreement", "agreement_version"):
+            value = getattr(self, name)
+            if value is not None:
+                _token(name, value)
+        for subject in self.subjects:
+            if not isinstance(subject, Pseudonym):
+                raise IdentifierInTheClear("subjects must be Pseudonym values from pseudonymise()")
+        for key, value in self.details.items():
+            _token("details key", key)
+            if isinstance(value, float):
+                raise ValueError("details hold no floats; use an integer or a string")
+            if isinstance(value, str):
+                refuse_identifiers(f"details[{key!r}]", value)
+
+    def details_json(self) -> bytes | None:
+        """The canonical JSON of the details kept beside the log, or None."""
+        return canonical_json(dict(self.details)) if self.details else None
+
+    def entry(self, details_sha256: str | None) -> bytes:
+        """The leaf entry: canonical JSON of the event, binding the details by hash."""
+        recorded = self.recorded.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return canonical_json({
+            "resourceType": "AuditEvent",
+            "type": self.type,
+            "action": self.action,
+            "outcome": self.outcome,
+            "recorded": recorded,
+            "agent": self.agent.as_json(),
+            "entity": {"what": self.what, "subjects": [s.as_json() for s in self.subjects]},
+            "purposeOfEvent": self.purpose,
+            "agreement": {"id": self.agreement, "version": self.agreement_version},
+            "details_sha256": details_sha256,
+        })
