@@ -1,0 +1,197 @@
+"""Normalisation: the one place a name, a date of birth or a postcode becomes the
+value the model compares.
+
+Every path into the matcher (the register index, a real-time request, a batch
+file, the Splink training data) goes through :func:`normalise_person`, so the
+values Splink sees in DuckDB and the values the in-process scorer sees are the
+same strings. Blocking keys are computed here too, for the same reason: the
+real-time index and Splink's blocking rules must propose the same candidates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+import jellyfish
+from nicknames import NickNamer
+
+# UK postcode shape: outward code, inward code (sector digit + unit letters).
+_UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9])([A-Z]{2})$")
+_SEXES = {"male": "male", "m": "male", "female": "female", "f": "female", "other": "other"}
+
+
+def normalise_name(raw: str | None) -> str | None:
+    """Lower-case, strip accents and everything that is not a letter.
+
+    Example:
+        >>> normalise_name("  O'Brien-Smyth ")
+        'obriensmyth'
+        >>> normalise_name("") is None
+        True
+    """
+    if raw is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", str(raw))
+    letters = "".join(c for c in decomposed.lower() if "a" <= c <= "z")
+    return letters or None
+
+
+@lru_cache(maxsize=1)
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=65536)
+def nickname_set(given: str | None) -> tuple[str, ...] | None:
+    """The name itself plus the formal names it is a nickname of, sorted.
+
+    Two given names are nicknames of each other when their sets intersect
+    (``bill`` and ``billy`` both lead to ``william``).
+
+    Example:
+        >>> "william" in nickname_set("bill")
+        True
+    """
+    if given is None:
+        return None
+    return tuple(sorted({given} | set(_nicknamer().canonicals_of(given))))
+
+
+def postcode_parts(raw: str | None) -> tuple[str | None, str | None, str | None]:
+    """Full postcode, sector and district; sector and district only for UK shapes.
+
+    Example:
+        >>> postcode_parts("sw1a2aa")
+        ('SW1A 2AA', 'SW1A 2', 'SW1A')
+        >>> postcode_parts("4223")
+        ('4223', None, None)
+    """
+    if raw is None:
+        return None, None, None
+    compact = re.sub(r"[^A-Za-z0-9]", "", str(raw)).upper()
+    if not compact:
+        return None, None, None
+    match = _UK_POSTCODE.match(compact)
+    if not match:
+        return compact, None, None
+    outward, sector_digit, unit = match.groups()
+    return f"{outward} {sector_digit}{unit}", f"{outward} {sector_digit}", outward
+
+
+def normalise_birth_date(raw: dt.date | str | None) -> str | None:
+    """An ISO date string, or None for a missing or unreadable date.
+
+    Example:
+        >>> normalise_birth_date("19151111")
+        '1915-11-11'
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, dt.date):
+        return raw.isoformat()
+    text = str(raw).strip()
+    if re.fullmatch(r"\d{8}", text):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    month, day = int(text[5:7]), int(text[8:])
+    # A date with an impossible month or day is kept out rather than guessed at.
+    return text if 1 <= month <= 12 and 1 <= day <= 31 else None
+
+
+def normalise_sex(raw: str | None) -> str | None:
+    """``male``/``female``/``other``; unknown or missing sex is None (not compared)."""
+    if raw is None:
+        return None
+    return _SEXES.get(str(raw).strip().lower())
+
+
+def _soundex(name: str | None) -> str | None:
+    return jellyfish.soundex(name) if name else None
+
+
+def _key(*parts: str | None) -> str | None:
+    return None if any(p is None for p in parts) else "|".join(parts)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A normalised record: the columns the model and the blocking rules read.
+
+    ``record_id`` identifies the row (a register row, a request); ``nhs_number``
+    is the person it belongs to (None for a request). ``tf_*`` are the term
+    frequencies of the row's own values in the register, or None.
+    """
+
+    record_id: str
+    nhs_number: str | None
+    given_name: str | None
+    family_name: str | None
+    given_nicks: tuple[str, ...] | None
+    birth_date: str | None
+    birth_year: str | None
+    birth_month: str | None
+    birth_day: str | None
+    postcode: str | None
+    postcode_sector: str | None
+    postcode_district: str | None
+    sex: str | None
+    k_family_dob: str | None
+    k_given_dob: str | None
+    k_postcode_year: str | None
+    k_names_year: str | None
+    k_names_district: str | None
+    tf_given_name: float | None = None
+    tf_family_name: float | None = None
+    tf_postcode: float | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """The record as a flat dict (Splink / pandas / the database)."""
+        return asdict(self)
+
+
+BLOCKING_KEYS = ("k_family_dob", "k_given_dob", "k_postcode_year", "k_names_year",
+                 "k_names_district")
+
+
+def normalise_person(record_id: str, given: str | None, family: str | None,
+                     birth_date: dt.date | str | None, postcode: str | None = None,
+                     sex: str | None = None, nhs_number: str | None = None) -> Person:
+    """Normalise one record and compute its blocking keys.
+
+    Example:
+        >>> p = normalise_person("q1", "Bill", "Smith", "1980-02-03", "ls1 4ap")
+        >>> (p.given_name, p.postcode_sector, p.k_family_dob)
+        ('bill', 'LS1 4', 'S530|1980-02-03')
+    """
+    g, f = normalise_name(given), normalise_name(family)
+    dob = normalise_birth_date(birth_date)
+    full, sector, district = postcode_parts(postcode)
+    year = dob[:4] if dob else None
+    sg, sf = _soundex(g), _soundex(f)
+    return Person(
+        record_id=str(record_id), nhs_number=nhs_number, given_name=g, family_name=f,
+        given_nicks=nickname_set(g), birth_date=dob, birth_year=year,
+        birth_month=dob[5:7] if dob else None, birth_day=dob[8:] if dob else None,
+        postcode=full, postcode_sector=sector, postcode_district=district,
+        sex=normalise_sex(sex),
+        k_family_dob=_key(sf, dob), k_given_dob=_key(sg, dob),
+        k_postcode_year=_key(full, year), k_names_year=_key(sf, sg, year),
+        k_names_district=_key(sf, sg, district),
+    )
+
+
+def swapped_keys(person: Person) -> dict[str, str | None]:
+    """Keys under which a request with given and family names swapped is found.
+
+    The register's ``k_given_dob`` holds soundex(given)|dob; a request whose
+    *family* name is the register's given name is found by looking its family
+    soundex up there (and vice versa). Splink's batch rule says the same thing
+    in SQL: ``l.k_family_dob = r.k_given_dob``.
+    """
+    return {"k_given_dob": person.k_family_dob, "k_family_dob": person.k_given_dob}
