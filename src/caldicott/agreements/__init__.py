@@ -1,0 +1,1 @@
+"""Data-sharing agreements as policy: versioned documents decided by Cedar."""

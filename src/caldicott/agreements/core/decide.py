@@ -1,0 +1,175 @@
+"""``decide``: a request, a date and an agreement's versions in; a Decision out.
+
+Pure: no database, no clock. The caller supplies the versions (from
+:func:`caldicott.agreements.core.load_packs` or wherever the service keeps them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import cedarpy
+
+from caldicott.agreements.core.cedar import NO_ENTITIES, SCHEMA, compiled
+from caldicott.agreements.core.model import Agreement, AgreementVersion, Decision, UnmetCondition
+from caldicott.agreements.core.requests import Request, date_number
+from caldicott.agreements.core.vocabulary import (
+    RESTRICTED_CLAUSE_ID,
+    RESTRICTED_CLAUSE_TEXT,
+    RESTRICTED_FIELDS,
+    Outcome,
+)
+
+
+def decide(
+    request: Request, as_of: dt.date, agreement: Agreement | Iterable[AgreementVersion]
+) -> Decision:
+    """Decide a request under the version of ``agreement`` in force on ``as_of``.
+
+    Args:
+        request: a :class:`TraceRequest`, :class:`StatusCheckRequest` or
+            :class:`DebtReferralRequest`.
+        as_of: the request's date; it picks the version, and dates in the
+            conditions (an invoice's age) are counted to it.
+        agreement: the agreement, or its versions.
+
+    Example:
+        >>> from caldicott.agreements.core import load_packs, TraceRequest
+        >>> mou = load_packs().agreements["tracing-mou"]
+        >>> ask = TraceRequest("home-office", frozenset({"name"}), category="overstayer",
+        ...                    alternatives_exhausted=True)
+        >>> decide(ask, dt.date(2017, 6, 1), mou).outcome.value
+        'permit'
+        >>> decide(ask, dt.date(2016, 12, 31), mou).unmet[0].clause_id
+        'in-force'
+    """
+    versions = tuple(agreement.versions if isinstance(agreement, Agreement) else agreement)
+    version = next((v for v in versions if v.in_force_on(as_of)), None)
+    if version is None:
+        return _no_version(request, as_of, versions)
+    return decide_under(request, as_of, version)
+
+
+def _no_version(
+    request: Request, as_of: dt.date, versions: tuple[AgreementVersion, ...]
+) -> Decision:
+    name = versions[0].agreement if versions else "(none)"
+    spans = "; ".join(
+        f"version {v.version} from {v.effective_from.isoformat()}"
+        + (f" until {v.effective_to.isoformat()}" if v.effective_to else "")
+        for v in versions
+    )
+    text = f"No version of this agreement is in force on {as_of.isoformat()}"
+    text += f" ({spans})." if spans else "."
+    return Decision(
+        name,
+        None,
+        None,
+        Outcome.DENY,
+        as_of,
+        refused_fields=request.requested_fields,
+        unmet=(UnmetCondition("in-force", text),),
+    )
+
+
+def _context(request: Request, as_of: dt.date, fields: frozenset[str]) -> dict[str, Any]:
+    return {
+        "requested_fields": sorted(fields),
+        "patient_restricted": request.patient_restricted,
+        "request_date": date_number(as_of),
+        **request.channel_context(as_of),
+    }
+
+
+def _cedar_request(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "principal": {"type": "Requester", "id": request.requester},
+        "action": {"type": "Action", "id": request.channel.value},
+        "resource": {"type": "Disclosure", "id": "request"},
+        "context": context,
+    }
+
+
+def decide_under(
+    request: Request, as_of: dt.date, version: AgreementVersion, *, explain: bool = True
+) -> Decision:
+    """Decide under one given version, whatever its dates (what replay does).
+
+    ``explain=False`` skips working out the unmet conditions of a deny: replay
+    only needs the outcome.
+    """
+    withheld = (
+        request.requested_fields & RESTRICTED_FIELDS if request.patient_restricted else frozenset()
+    )
+    asked = request.requested_fields - withheld
+    refused = asked - version.allowed_fields
+    base = dict(
+        agreement=version.agreement,
+        version=version.version,
+        content_hash=version.content_hash,
+        as_of=as_of,
+        approval=version.approval,
+        withheld_fields=withheld,
+        refused_fields=refused,
+    )
+    if request.channel not in version.channels:
+        covered = ", ".join(c.value for c in version.channels)
+        text = f"This agreement covers {covered}, not {request.channel.value}."
+        return Decision(outcome=Outcome.DENY, unmet=(UnmetCondition("channel", text),), **base)
+    if version.suspended:
+        text = (
+            f"Version {version.version} is suspended pending review; "
+            "the request waits in the queue."
+        )
+        return Decision(outcome=Outcome.QUEUE, unmet=(UnmetCondition("suspended", text),), **base)
+    cedar_request = _cedar_request(request, _context(request, as_of, asked))
+    program = compiled(version)
+    result = cedarpy.is_authorized(cedar_request, program.decision_set, NO_ENTITIES, SCHEMA)
+    applied = tuple(sorted(result.diagnostics.id_annotations_by_reason.values()))
+    if result.allowed and asked:
+        # Belt and braces: Cedar's permit already implies asked <= allowed.
+        released = asked & version.allowed_fields
+        return Decision(
+            outcome=Outcome.PERMIT, released_fields=released, applied_clauses=applied, **base
+        )
+    unmet = _unmet(version, program, cedar_request, applied, withheld) if explain else ()
+    return Decision(outcome=Outcome.DENY, unmet=unmet, applied_clauses=applied, **base)
+
+
+def _unmet(
+    version: AgreementVersion,
+    program: Any,
+    cedar_request: dict[str, Any],
+    applied: tuple[str, ...],
+    withheld: frozenset[str],
+) -> tuple[UnmetCondition, ...]:
+    """Every condition that stood in the way, in its clause's words."""
+    unmet = [
+        UnmetCondition(c.id, c.text)
+        for c in version.clauses
+        if c.id in applied and c.id in program.forbid_ids
+    ]
+    permit_applied = any(a.startswith("permit:") for a in applied)
+    if not permit_applied and program.probe_set is not None:
+        probe = cedarpy.is_authorized(cedar_request, program.probe_set, NO_ENTITIES, SCHEMA)
+        held = set(probe.diagnostics.id_annotations_by_reason.values())
+        several = len(version.rules) > 1
+        seen: set[str] = set()
+        for rule in version.rules:
+            for clause in version.conditions_of(rule):
+                key = clause.id if clause.rule is None else f"{rule}/{clause.id}"
+                if clause.id not in held and key not in seen:
+                    seen.add(key)
+                    unmet.append(
+                        UnmetCondition(
+                            clause.id, clause.text, rule if several and clause.rule else None
+                        )
+                    )
+    if not cedar_request["context"]["requested_fields"] and withheld:
+        unmet.append(UnmetCondition(RESTRICTED_CLAUSE_ID, RESTRICTED_CLAUSE_TEXT))
+    if not unmet:
+        # A version with no permit and no forbid (should not load; say so plainly).
+        unmet.append(UnmetCondition("no-permit", f"Version {version.version} permits no request."))
+    return tuple(unmet)

@@ -1,0 +1,168 @@
+"""Request value objects, one per channel: the facts a policy may look at.
+
+They carry no personal identifiers (no name, no NHS number): only what the
+agreement's conditions need, so that every decision can be stored and replayed.
+Dates reach Cedar as ``YYYYMMDD`` integers (Cedar compares Longs; a reviewer can
+read ``20160406`` in a clause) and the invoice's age as whole days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from caldicott.agreements.core.vocabulary import FIELDS, Channel
+
+
+class RequestError(ValueError):
+    """A request that cannot be put to any agreement, with the reason."""
+
+
+def date_number(day: dt.date) -> int:
+    """A date as the integer Cedar compares.
+
+    Example:
+        >>> date_number(dt.date(2016, 4, 6))
+        20160406
+    """
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def _check_fields(fields: frozenset[str]) -> None:
+    unknown = sorted(set(fields) - FIELDS)
+    if unknown:
+        raise RequestError(f"unknown field name(s): {', '.join(unknown)}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    channel: ClassVar[Channel]
+
+    requester: str
+    requested_fields: frozenset[str]
+    patient_restricted: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "requested_fields", frozenset(self.requested_fields))
+        _check_fields(self.requested_fields)
+
+    def channel_context(self, as_of: dt.date) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def facts(self) -> dict[str, Any]:
+        """A JSON-safe record of the request, enough to decide it again."""
+        raw = asdict(self)
+        raw["requested_fields"] = sorted(self.requested_fields)
+        raw = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in raw.items()}
+        return {"channel": self.channel.value, **raw}
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRequest(_Request):
+    """A tracing request from an immigration authority.
+
+    Example:
+        >>> TraceRequest("home-office", frozenset({"name"}), category="overstayer").channel
+        <Channel.TRACE: 'trace'>
+    """
+
+    channel: ClassVar[Channel] = Channel.TRACE
+
+    category: str = "unspecified"  # e.g. overstayer, illegal_entrant, foreign_national_offender
+    deportation_considered: bool = False
+    custodial_sentence_months: int = 0
+    risk_to_public: bool = False
+    alternatives_exhausted: bool = False
+
+    def channel_context(self, as_of: dt.date) -> dict[str, Any]:
+        if self.custodial_sentence_months < 0:
+            raise RequestError("a custodial sentence cannot be negative")
+        return {
+            "category": self.category,
+            "deportation_considered": self.deportation_considered,
+            "custodial_sentence_months": self.custodial_sentence_months,
+            "risk_to_public": self.risk_to_public,
+            "alternatives_exhausted": self.alternatives_exhausted,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCheckRequest(_Request):
+    """An immigration-status check a hospital makes about a patient.
+
+    Example:
+        >>> StatusCheckRequest("trust-rj1", frozenset({"name", "nationality"})).purpose
+        'entitlement_to_free_care'
+    """
+
+    channel: ClassVar[Channel] = Channel.STATUS_CHECK
+
+    purpose: str = "entitlement_to_free_care"
+
+    def channel_context(self, as_of: dt.date) -> dict[str, Any]:
+        return {"purpose": self.purpose}
+
+
+@dataclass(frozen=True, slots=True)
+class DebtReferralRequest(_Request):
+    """A referral of an overseas visitor's unpaid NHS debt; money in integer pence.
+
+    Example:
+        >>> r = DebtReferralRequest("trust-rj1", frozenset({"name"}), debt_pence=60000,
+        ...     treatment_date=dt.date(2017, 3, 1), invoice_date=dt.date(2017, 3, 2))
+        >>> r.channel_context(dt.date(2017, 5, 11))["invoice_age_days"]
+        70
+    """
+
+    channel: ClassVar[Channel] = Channel.DEBT_REFERRAL
+
+    debt_pence: int = 0
+    treatment_date: dt.date = field(default=dt.date(1970, 1, 1))
+    invoice_date: dt.date = field(default=dt.date(1970, 1, 1))
+    paid: bool = False
+    instalment_plan_agreed: bool = False
+
+    def channel_context(self, as_of: dt.date) -> dict[str, Any]:
+        if isinstance(self.debt_pence, bool) or not isinstance(self.debt_pence, int):
+            raise RequestError("a debt is a whole number of pence")
+        if self.debt_pence < 0:
+            raise RequestError("a debt cannot be negative")
+        return {
+            "debt_pence": self.debt_pence,
+            "treatment_date": date_number(self.treatment_date),
+            "invoice_age_days": (as_of - self.invoice_date).days,
+            "paid": self.paid,
+            "instalment_plan_agreed": self.instalment_plan_agreed,
+        }
+
+
+Request = TraceRequest | StatusCheckRequest | DebtReferralRequest
+
+_BY_CHANNEL: dict[str, type[_Request]] = {
+    Channel.TRACE: TraceRequest,
+    Channel.STATUS_CHECK: StatusCheckRequest,
+    Channel.DEBT_REFERRAL: DebtReferralRequest,
+}
+
+
+def request_from_facts(facts: dict[str, Any]) -> Request:
+    """Rebuild a request from :meth:`facts` (as stored for replay).
+
+    Example:
+        >>> r = TraceRequest("home-office", frozenset({"name"}), category="overstayer")
+        >>> request_from_facts(r.facts()) == r
+        True
+    """
+    raw = dict(facts)
+    kind = _BY_CHANNEL.get(raw.pop("channel", ""))
+    if kind is None:
+        raise RequestError(f"unknown channel in {facts!r}")
+    raw["requested_fields"] = frozenset(raw.get("requested_fields", ()))
+    for key in ("treatment_date", "invoice_date"):
+        if isinstance(raw.get(key), str):
+            raw[key] = dt.date.fromisoformat(raw[key])
+    try:
+        return kind(**raw)  # type: ignore[return-value]
+    except TypeError as error:
+        raise RequestError(f"request facts do not fit a {kind.__name__}: {error}") from error
