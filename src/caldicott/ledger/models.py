@@ -1,0 +1,78 @@
+"""Tables of the ledger.
+
+``ledger_entry`` is the log itself (leaf ``index`` dense from 0); ``ledger_node``
+keeps the hash of every complete subtree above the leaves, so a proof is a few
+primary-key reads at any size; ``ledger_head`` is the one row appends lock and
+carries the tree's right edge; ``ledger_detail`` holds event details beside the
+log, bound to their leaf by the SHA-256 the leaf carries; ``ledger_checkpoint``
+keeps every signed checkpoint so ``verify`` can check them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caldicott.db import Base, UTCDateTime, utcnow
+
+# INTEGER PRIMARY KEY is SQLite's rowid: no separate index to write on every append.
+LeafIndex = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LedgerHead(Base):
+    """The tree's current size, root and right edge; one row, locked by every append."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)  # CompactRange.pack()
+
+
+class LedgerEntry(Base):
+    """One leaf: the canonical JSON entry, its RFC 9162 leaf hash, and a keyed seal.
+
+    The seal (HMAC of index and leaf hash under a key derived from the
+    operator's secret) lets ``verify`` name the exact row someone inserted,
+    moved or rewrote in the database, which hashes alone cannot pin down.
+    """
+
+    __tablename__ = "ledger_entry"
+
+    index: Mapped[int] = mapped_column(LeafIndex, primary_key=True, autoincrement=False)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    seal: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerNode(Base):
+    """A complete subtree's hash, keyed ``last_leaf * 64 + level`` (creation order)."""
+
+    __tablename__ = "ledger_node"
+
+    key: Mapped[int] = mapped_column(LeafIndex, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerDetail(Base):
+    """An event's details, beside the log; the leaf holds their SHA-256."""
+
+    __tablename__ = "ledger_detail"
+
+    index: Mapped[int] = mapped_column(
+        LeafIndex, ForeignKey("ledger_entry.index"), primary_key=True, autoincrement=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LedgerCheckpoint(Base):
+    """A signed checkpoint (C2SP signed note) the log has issued."""
+
+    __tablename__ = "ledger_checkpoint"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

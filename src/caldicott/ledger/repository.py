@@ -1,0 +1,154 @@
+"""Every query the ledger makes. Core statements, not ORM units of work: an
+append is on the hot path of every disclosure, and these are a handful of
+primary-key reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from caldicott.db import utcnow
+from caldicott.ledger.core.merkle import EMPTY_ROOT, NodeId
+from caldicott.ledger.models import (
+    LedgerCheckpoint,
+    LedgerDetail,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+)
+
+HEAD_ID = 1
+STREAM_BATCH = 5000
+
+
+def node_key(level: int, position: int) -> int:
+    """Storage key of a complete subtree: its last leaf times 64, plus its level."""
+    return ((((position + 1) << level) - 1) << 6) | level
+
+
+def lock_head(session: Session) -> tuple[int, bytes]:
+    """Take the append lock and read ``(tree_size, frontier)``.
+
+    A no-op UPDATE ... RETURNING is a row lock on PostgreSQL and the write lock
+    on SQLite, taken before anything is read, so concurrent appenders queue
+    instead of one failing with a stale snapshot.
+    """
+    table = LedgerHead.__table__
+    statement = (update(table).where(table.c.id == HEAD_ID)
+                 .values(tree_size=table.c.tree_size)
+                 .returning(table.c.tree_size, table.c.frontier))
+    row = session.execute(statement).one_or_none()
+    if row is None:  # a database made without the migration's seed row
+        session.execute(table.insert().values(id=HEAD_ID, tree_size=0, root=EMPTY_ROOT,
+                                              frontier=b""))
+        return 0, b""
+    return int(row.tree_size), bytes(row.frontier)
+
+
+def read_head(session: Session) -> tuple[int, bytes, bytes]:
+    """``(tree_size, root, frontier)`` without locking."""
+    row = session.execute(select(LedgerHead.tree_size, LedgerHead.root, LedgerHead.frontier)
+                          .where(LedgerHead.id == HEAD_ID)).one_or_none()
+    if row is None:
+        return 0, EMPTY_ROOT, b""
+    return int(row.tree_size), bytes(row.root), bytes(row.frontier)
+
+
+def write_head(session: Session, size: int, root: bytes, frontier: bytes) -> None:
+    session.execute(update(LedgerHead.__table__).where(LedgerHead.__table__.c.id == HEAD_ID)
+                    .values(tree_size=size, root=root, frontier=frontier))
+
+
+def insert_leaves(session: Session, entries: Sequence[Mapping[str, Any]],
+                  details: Sequence[Mapping[str, Any]],
+                  nodes: Sequence[Mapping[str, Any]]) -> None:
+    """Insert entry rows, detail rows and node rows (executemany where several)."""
+    session.execute(LedgerEntry.__table__.insert(), list(entries))
+    if details:
+        session.execute(LedgerDetail.__table__.insert(), list(details))
+    if nodes:
+        session.execute(LedgerNode.__table__.insert(), list(nodes))
+
+
+def fetch_nodes(session: Session, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    """Hashes of the named complete subtrees: leaves from entries, the rest from nodes."""
+    wanted = set(wanted)
+    leaves = [pos for level, pos in wanted if level == 0]
+    keys = {node_key(level, pos): (level, pos) for level, pos in wanted if level > 0}
+    found: dict[NodeId, bytes] = {}
+    if leaves:
+        rows = session.execute(select(LedgerEntry.index, LedgerEntry.leaf_hash)
+                               .where(LedgerEntry.index.in_(leaves)))
+        found.update({(0, int(i)): bytes(h) for i, h in rows})
+    if keys:
+        rows = session.execute(select(LedgerNode.key, LedgerNode.hash)
+                               .where(LedgerNode.key.in_(list(keys))))
+        found.update({keys[int(k)]: bytes(h) for k, h in rows})
+    return found
+
+
+def leaf_hash_at(session: Session, index: int) -> bytes | None:
+    value = session.scalar(select(LedgerEntry.leaf_hash).where(LedgerEntry.index == index))
+    return None if value is None else bytes(value)
+
+
+def entries_between(session: Session, start: int, end: int) -> list[Row[Any]]:
+    """Entries with ``start <= index < end``, in order."""
+    return list(session.execute(
+        select(LedgerEntry.index, LedgerEntry.entry, LedgerEntry.leaf_hash)
+        .where(LedgerEntry.index >= start, LedgerEntry.index < end)
+        .order_by(LedgerEntry.index)))
+
+
+def detail_at(session: Session, index: int) -> bytes | None:
+    value = session.scalar(select(LedgerDetail.body).where(LedgerDetail.index == index))
+    return None if value is None else bytes(value)
+
+
+def count_entries(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
+
+
+def _stream(session: Session, statement: Any) -> Iterator[Row[Any]]:
+    result = session.execute(statement.execution_options(yield_per=STREAM_BATCH))
+    yield from result
+
+
+def stream_entries(session: Session) -> Iterator[Row[Any]]:
+    """Every entry ``(index, entry, leaf_hash, seal)`` in index order, streamed."""
+    return _stream(session, select(LedgerEntry.index, LedgerEntry.entry, LedgerEntry.leaf_hash,
+                                   LedgerEntry.seal).order_by(LedgerEntry.index))
+
+
+def stream_nodes(session: Session) -> Iterator[Row[Any]]:
+    """Every stored node ``(key, hash)`` in creation order, streamed."""
+    return _stream(session, select(LedgerNode.key, LedgerNode.hash).order_by(LedgerNode.key))
+
+
+def stream_details(session: Session) -> Iterator[Row[Any]]:
+    """Every detail ``(index, body)`` in index order, streamed."""
+    return _stream(session, select(LedgerDetail.index, LedgerDetail.body)
+                   .order_by(LedgerDetail.index))
+
+
+def save_checkpoint(session: Session, size: int, root: bytes, note: str) -> None:
+    """Store a signed checkpoint unless one for this size exists (concurrent signers agree)."""
+    values = {"tree_size": size, "root": root, "note": note, "created_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(LedgerCheckpoint).values(**values)
+                    .on_conflict_do_nothing(index_elements=["tree_size"]))
+
+
+def checkpoint_at(session: Session, size: int) -> str | None:
+    return session.scalar(select(LedgerCheckpoint.note).where(LedgerCheckpoint.tree_size == size))
+
+
+def all_checkpoints(session: Session) -> list[Row[Any]]:
+    """Every stored checkpoint ``(tree_size, root, note)``, smallest first."""
+    return list(session.execute(select(LedgerCheckpoint.tree_size, LedgerCheckpoint.root,
+                                       LedgerCheckpoint.note).order_by(LedgerCheckpoint.tree_size)))

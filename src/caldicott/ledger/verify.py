@@ -1,0 +1,238 @@
+"""``ledger verify``: recompute the whole tree from the stored entries and check everything.
+
+One pass over the entries in index order, with the stored subtree hashes and the
+details streamed alongside. For each leaf: the index is the next one expected
+(a gap is a deleted row, a repeat an inserted one), the entry hashes to its
+stored leaf hash (an edit), and its seal matches (a row moved, inserted or rewritten
+by anyone without the operator's secret). Each subtree the leaf completes must equal
+the stored one (proofs are served from those). At the end the head, every stored
+signed checkpoint and, when given, an auditor's saved checkpoint are checked, the
+last with an RFC 9162 consistency proof: the log only grew since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from caldicott.ledger import repository
+from caldicott.ledger.core.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from caldicott.ledger.core.merkle import (
+    CompactRange,
+    ProofError,
+    build_proof,
+    consistency_ranges,
+    leaf_hash,
+    verify_consistency,
+)
+from caldicott.ledger.keys import load_or_create_key
+from caldicott.ledger.repository import node_key
+from caldicott.ledger.service import seal, seal_key
+from caldicott.settings import Settings
+
+PROGRESS_EVERY = 10_000
+_DETAILS_MARK = b'"details_sha256":"'  # canonical JSON spells the key exactly so
+
+
+class _Bad(Exception):
+    def __init__(self, index: int | None, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found. ``first_bad_index`` names the first leaf that fails."""
+
+    tree_size: int = 0
+    root: bytes = b""
+    checkpoints_checked: int = 0
+    consistent_with: int | None = None
+    problems: list[str] = field(default_factory=list)
+    first_bad_index: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def fail(self, index: int | None, message: str) -> None:
+        if index is not None and (self.first_bad_index is None or index < self.first_bad_index):
+            self.first_bad_index = index
+        self.problems.append(message)
+
+
+def verify(session: Session, settings: Settings, saved_note: str | None = None,
+           progress: Callable[[int], None] | None = None) -> VerifyReport:
+    """Check the whole ledger; pass an auditor's saved checkpoint to prove it only grew.
+
+    Run it in one snapshot (a SERIALIZABLE or REPEATABLE READ transaction) when
+    appends may be running.
+
+    Example:
+        >>> report = verify(session, settings)  # doctest: +SKIP
+        >>> report.ok, report.tree_size
+        (True, 1042)
+    """
+    report = VerifyReport()
+    head_size, head_root, head_frontier = repository.read_head(session)
+    public_key = load_or_create_key(settings.data_dir).public_key()
+    stored = repository.all_checkpoints(session)
+    saved = _open_saved(saved_note, public_key, report)
+    wanted = {int(row.tree_size) for row in stored} | ({saved.size} if saved else set())
+    roots: dict[int, bytes] = {0: CompactRange().root()} if 0 in wanted else {}
+    compact = CompactRange()
+    try:
+        _walk(session, settings, compact, wanted, roots, progress)
+    except _Bad as bad:
+        report.fail(bad.index, str(bad))
+    else:
+        _check_head(compact, head_size, head_root, head_frontier, report)
+    report.tree_size, report.root = compact.size, compact.root()
+    for row in stored:
+        _check_stored_checkpoint(row, public_key, roots, report)
+    if saved is not None and report.ok:
+        _check_saved(session, saved, compact, roots, report)
+    return report
+
+
+def _open_saved(note: str | None, public_key: Any, report: VerifyReport) -> Checkpoint | None:
+    if note is None:
+        return None
+    try:
+        return open_checkpoint(note, public_key)
+    except CheckpointError as error:
+        report.fail(None, f"the saved checkpoint is not one this log signed: {error}")
+        return None
+
+
+def _walk(session: Session, settings: Settings, compact: CompactRange, wanted: set[int],
+          roots: dict[int, bytes], progress: Callable[[int], None] | None) -> None:
+    key = seal_key(settings)
+    nodes = _Lookahead(repository.stream_nodes(session))
+    details = _Lookahead(repository.stream_details(session))
+    for index, entry, stored_leaf, stored_seal in repository.stream_entries(session):
+        expected = compact.size
+        if index != expected:
+            what = "is missing" if index > expected else "appears twice"
+            raise _Bad(min(index, expected), f"index {min(index, expected)} {what}")
+        entry, stored_leaf = bytes(entry), bytes(stored_leaf)
+        if leaf_hash(entry) != stored_leaf:
+            raise _Bad(index, f"index {index}: entry does not match its leaf hash (edited)")
+        if not hmac.compare_digest(seal(key, index, stored_leaf), bytes(stored_seal)):
+            raise _Bad(index, f"index {index}: seal does not match (row moved, inserted or "
+                              "rewritten outside caldicott)")
+        _check_details(index, entry, details)
+        for level, position, value in compact.append(stored_leaf):
+            _check_node(level, position, value, nodes)
+        if compact.size in wanted:
+            roots[compact.size] = compact.root()
+        if progress is not None and compact.size % PROGRESS_EVERY == 0:
+            progress(compact.size)
+    if nodes.peek() is not None:
+        raise _Bad(compact.size, f"stored subtree hashes beyond the last leaf ({compact.size})")
+    if details.peek() is not None:
+        raise _Bad(int(details.peek()[0]), "details stored for a leaf that does not exist")
+    if progress is not None:
+        progress(compact.size)
+
+
+class _Lookahead:
+    def __init__(self, rows: Iterator[Any]) -> None:
+        self._rows, self._next = rows, next(rows, None)
+
+    def peek(self) -> Any:
+        return self._next
+
+    def take(self) -> Any:
+        row, self._next = self._next, next(self._rows, None)
+        return row
+
+
+def _check_node(level: int, position: int, value: bytes, nodes: _Lookahead) -> None:
+    row, key = nodes.peek(), node_key(level, position)
+    start = position << level
+    if row is None or int(row[0]) > key:
+        raise _Bad(start, f"stored subtree over leaves {start}..{start + (1 << level) - 1} "
+                          "is missing")
+    nodes.take()
+    if int(row[0]) < key:
+        raise _Bad(start, f"an extra stored subtree hash sits before leaf {start}")
+    if bytes(row[1]) != value:
+        raise _Bad(start, f"stored subtree over leaves {start}..{start + (1 << level) - 1} "
+                          "does not match its leaves")
+
+
+def _check_details(index: int, entry: bytes, details: _Lookahead) -> None:
+    at = entry.find(_DETAILS_MARK)
+    claimed = entry[at + len(_DETAILS_MARK):at + len(_DETAILS_MARK) + 64].decode() if at >= 0 \
+        else None
+    row = details.peek()
+    has_row = row is not None and int(row[0]) == index
+    if row is not None and int(row[0]) < index:
+        raise _Bad(int(row[0]), f"index {int(row[0])}: details stored twice or out of place")
+    if claimed is None and has_row:
+        raise _Bad(index, f"index {index}: details stored but the leaf binds none")
+    if claimed is not None:
+        if not has_row:
+            raise _Bad(index, f"index {index}: the leaf binds details that are missing")
+        if hashlib.sha256(bytes(row[1])).hexdigest() != claimed:
+            raise _Bad(index, f"index {index}: details do not match the hash in the leaf")
+    if has_row:
+        details.take()
+
+
+def _check_head(compact: CompactRange, size: int, root: bytes, frontier: bytes,
+                report: VerifyReport) -> None:
+    if size > compact.size:
+        report.fail(compact.size, f"the log records {size} entries but only {compact.size} are "
+                                  f"stored: index {compact.size} is missing (deleted)")
+    elif size < compact.size:
+        report.fail(size, f"index {size} and later were added outside caldicott "
+                          f"(the log records {size} entries)")
+    elif root != compact.root() or frontier != compact.pack():
+        report.fail(None, "the stored tree head does not match the entries")
+
+
+def _check_stored_checkpoint(row: Any, public_key: Any, roots: dict[int, bytes],
+                             report: VerifyReport) -> None:
+    size = int(row.tree_size)
+    try:
+        signed = open_checkpoint(row.note, public_key)
+    except CheckpointError as error:
+        report.fail(None, f"stored checkpoint at size {size}: {error}")
+        return
+    report.checkpoints_checked += 1
+    if signed.size != size or signed.root != bytes(row.root):
+        report.fail(None, f"stored checkpoint at size {size} was altered")
+    elif size not in roots:
+        report.fail(None, f"signed checkpoint at size {size} is beyond the verified entries")
+    elif roots[size] != signed.root:
+        report.fail(None, f"signed checkpoint at size {size} does not match the entries: "
+                          f"history before index {size} was rewritten")
+
+
+def _check_saved(session: Session, saved: Checkpoint, compact: CompactRange,
+                 roots: dict[int, bytes], report: VerifyReport) -> None:
+    if saved.size > compact.size:
+        report.fail(compact.size, f"the log has {compact.size} entries, fewer than the saved "
+                                  f"checkpoint's {saved.size}: entries were deleted")
+        return
+    if saved.size > 0:
+        proof = build_proof(consistency_ranges(saved.size, compact.size),
+                            lambda wanted: repository.fetch_nodes(session, wanted))
+        try:
+            verify_consistency(saved.size, compact.size, saved.root, compact.root(), proof)
+        except ProofError as error:
+            report.fail(None, f"not consistent with the saved checkpoint at size {saved.size}: "
+                              f"{error}; history before index {saved.size} was rewritten")
+            return
+    if roots.get(saved.size) != saved.root:
+        report.fail(None, f"the saved checkpoint's root does not match the first {saved.size} "
+                          "entries")
+        return
+    report.consistent_with = saved.size
