@@ -145,7 +145,15 @@ def _unmet(
     applied: tuple[str, ...],
     withheld: frozenset[str],
 ) -> tuple[UnmetCondition, ...]:
-    """Every condition that stood in the way, in its clause's words."""
+    """Every condition that stood in the way, in its clause's words.
+
+    Forbidding clauses that applied come first. Then, when no permit applied,
+    the conditions that did not hold, in the order the clauses are written.
+    Where a version has alternative permits (the £500 rule, the £1,000 rule),
+    the explanation covers the alternatives that came nearest: those with the
+    fewest unmet conditions, each condition labelled with its rule. A £600
+    debt 59 days old is told about the 60 days, not about £1,000.
+    """
     unmet = [
         UnmetCondition(c.id, c.text)
         for c in version.clauses
@@ -154,22 +162,30 @@ def _unmet(
     permit_applied = any(a.startswith("permit:") for a in applied)
     if not permit_applied and program.probe_set is not None:
         probe = cedarpy.is_authorized(cedar_request, program.probe_set, NO_ENTITIES, SCHEMA)
-        held = set(probe.diagnostics.id_annotations_by_reason.values())
-        several = len(version.rules) > 1
-        seen: set[str] = set()
-        for rule in version.rules:
-            for clause in version.conditions_of(rule):
-                key = clause.id if clause.rule is None else f"{rule}/{clause.id}"
-                if clause.id not in held and key not in seen:
-                    seen.add(key)
-                    unmet.append(
-                        UnmetCondition(
-                            clause.id, clause.text, rule if several and clause.rule else None
-                        )
-                    )
+        unmet.extend(
+            _nearest_unmet(version, set(probe.diagnostics.id_annotations_by_reason.values()))
+        )
     if not cedar_request["context"]["requested_fields"] and withheld:
         unmet.append(UnmetCondition(RESTRICTED_CLAUSE_ID, RESTRICTED_CLAUSE_TEXT))
     if not unmet:
-        # A version with no permit and no forbid (should not load; say so plainly).
+        # A version with no permit and no forbid (the loader refuses one; say so plainly).
         unmet.append(UnmetCondition("no-permit", f"Version {version.version} permits no request."))
     return tuple(unmet)
+
+
+def _nearest_unmet(version: AgreementVersion, held: set[str]) -> list[UnmetCondition]:
+    by_rule = {
+        rule: [c for c in version.conditions_of(rule) if c.id not in held] for rule in version.rules
+    }
+    if not by_rule or min(len(u) for u in by_rule.values()) == 0:
+        return []  # some alternative was fully met: only a forbid can have denied
+    fewest = min(len(u) for u in by_rule.values())
+    nearest = {rule for rule, missing in by_rule.items() if len(missing) == fewest}
+    several = len(version.rules) > 1
+    result = []
+    for clause in version.clauses:
+        rules = [r for r in sorted(nearest) if clause in by_rule[r]]
+        if rules:
+            label = rules[0] if several and clause.rule else None
+            result.append(UnmetCondition(clause.id, clause.text, label))
+    return result
