@@ -273,7 +273,8 @@ def read_agreement(text: str, file: str) -> tuple[Agreement | None, list[Problem
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None) or 1
+        found = re.search(r"at line (\d+)", str(error))
+        line = int(found.group(1)) if found else 1
         return None, [Problem(file, line, f"not valid TOML: {error}")]
     reader = _Reader(file, text)
     reader.keys(document, _TOP_KEYS, ())
