@@ -65,10 +65,11 @@ def normalise_email(email: str) -> str:
 
 
 def _parse_roles(roles: Sequence[str]) -> list[Role]:
-    if not roles:
+    """Roles as given (``["tracer", "reviewer"]`` or ``["tracer,reviewer"]``), checked."""
+    if not any(text.strip(" ,") for text in roles):
         raise InvalidInput("a user needs at least one --role")
     parsed = []
-    for value in roles:
+    for value in (part for text in roles for part in text.split(",") if part.strip()):
         try:
             parsed.append(parse_role(value))
         except ValueError as error:

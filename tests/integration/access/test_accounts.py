@@ -75,3 +75,9 @@ def test_lists_users_with_their_roles_and_organisation(session: Session) -> None
     listed = {u.email: u for u in list_users(session)}
     assert listed[user.email].organisation.code == user.organisation.code
     assert [r.role for r in listed[user.email].roles] == ["auditor"]
+
+
+def test_roles_may_be_given_comma_separated(session: Session) -> None:
+    org = make_org(session, "nhs_digital")
+    user = add_user(session, "two.roles@example.org", org.code, ["tracer, reviewer"])
+    assert sorted(r.role for r in user.roles) == ["reviewer", "tracer"]

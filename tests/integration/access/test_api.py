@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from caldicott.access.core import Principal, Role
 from caldicott.access.core.tokens import generate_token
@@ -18,6 +18,7 @@ from caldicott.access.models import ApiTokenRow
 from caldicott.access.service import create_token, revoke_token
 from caldicott.db import unit_of_work, utcnow
 from caldicott.service.app import create_app
+from caldicott.service.deps import SessionDep
 from caldicott.settings import Settings
 
 from .factories import make_org, make_user
@@ -43,6 +44,14 @@ def reviewers_only(
 def own_organisation_only(principal: CurrentUser, organisation_id: int) -> dict[str, int]:
     require_same_org(principal, organisation_id)
     return {"organisation_id": organisation_id}
+
+
+@probe.get("/own-transaction")
+def route_with_its_own_transaction(principal: CurrentUser, session: SessionDep) -> dict[str, int]:
+    # The pattern every later route follows: authenticate, then own the transaction.
+    with session.begin():
+        count = session.scalar(select(func.count()).select_from(ApiTokenRow)) or 0
+    return {"user_id": principal.user_id, "tokens": count}
 
 
 @pytest.fixture()
@@ -171,6 +180,16 @@ def test_require_same_org_refuses_another_organisations_data(
     assert own.status_code == 200
     assert other.status_code == 403
     assert "another organisation" in other.json()["issue"][0]["diagnostics"]
+
+
+def test_a_route_can_open_its_own_transaction_after_authentication(
+    client: TestClient, engine: Engine
+) -> None:
+    token, _, _ = _token(engine, "auditor")
+    for _ in range(2):  # the second call takes the path where last use is already recorded
+        response = client.get("/test-probe/own-transaction", headers=_bearer(token))
+        assert response.status_code == 200, response.text
+        assert response.json()["tokens"] >= 1
 
 
 def test_openapi_documents_the_bearer_scheme(client: TestClient) -> None:
