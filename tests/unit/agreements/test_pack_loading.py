@@ -37,15 +37,21 @@ def _draft(tmp_path: Path, text: str, name: str = "draft.toml") -> Path:
 def test_every_shipped_pack_checks_clean() -> None:
     packs = load_packs()
     assert packs.problems == []
-    assert sorted(packs.agreements) == ["checking-service-mou", "debt-referral", "firewall",
-                                        "tracing-mou"]
+    assert sorted(packs.agreements) == [
+        "checking-service-mou",
+        "debt-referral",
+        "firewall",
+        "tracing-mou",
+    ]
     for file in PACKS_DIR.glob("*.toml"):
         assert check_file(file) == []
 
 
 def test_malformed_cedar_is_named_with_its_line(tmp_path: Path) -> None:
-    text = GOOD.replace('requires = "context.deportation_considered"',
-                        'requires = "context.deportation_considered &&"')
+    text = GOOD.replace(
+        'requires = "context.deportation_considered"',
+        'requires = "context.deportation_considered &&"',
+    )
     path = _draft(tmp_path, text)
     [problem] = check_file(path)
     assert problem.file == str(path)
@@ -54,8 +60,9 @@ def test_malformed_cedar_is_named_with_its_line(tmp_path: Path) -> None:
 
 
 def test_cedar_that_does_not_fit_the_schema_is_named(tmp_path: Path) -> None:
-    text = GOOD.replace('requires = "context.deportation_considered"',
-                        'requires = "context.sentence_length >= 12"')
+    text = GOOD.replace(
+        'requires = "context.deportation_considered"', 'requires = "context.sentence_length >= 12"'
+    )
     [problem] = check_file(_draft(tmp_path, text))
     assert problem.line == _line_of(text, "context.sentence_length")
     assert "does not fit the schema" in problem.message and "sentence_length" in problem.message
@@ -63,8 +70,8 @@ def test_cedar_that_does_not_fit_the_schema_is_named(tmp_path: Path) -> None:
 
 def test_a_clause_cannot_smuggle_in_a_second_policy(tmp_path: Path) -> None:
     text = GOOD.replace(
-        'forbids = "true"',
-        'forbids = "true }; permit (principal, action, resource) when { true"')
+        'forbids = "true"', 'forbids = "true }; permit (principal, action, resource) when { true"'
+    )
     [problem] = check_file(_draft(tmp_path, text))
     assert problem.line == _line_of(text, "permit (principal, action, resource)")
     assert "exactly one Cedar condition" in problem.message
@@ -74,21 +81,25 @@ def test_overlapping_versions_are_refused(tmp_path: Path) -> None:
     text = GOOD.replace("effective_from = 2018-05-09", "effective_from = 2018-04-01")
     [problem] = check_file(_draft(tmp_path, text))
     assert problem.line == _line_of(text, "effective_from = 2018-04-01")
-    assert "version 2 (from 2018-04-01) overlaps version 1 (2017-01-01 to 2018-05-09)" \
+    assert (
+        "version 2 (from 2018-04-01) overlaps version 1 (2017-01-01 to 2018-05-09)"
         in problem.message
+    )
 
 
 def test_a_clause_with_no_text_is_named(tmp_path: Path) -> None:
-    text = GOOD.replace('text = """The person is being considered for deportation action."""',
-                        'text = ""')
+    text = GOOD.replace(
+        'text = """The person is being considered for deportation action."""', 'text = ""'
+    )
     [problem] = check_file(_draft(tmp_path, text))
     assert problem.line == _exact_line(text, 'text = ""')
     assert problem.message == "clause 2.1 has no text"
 
 
 def test_an_unknown_field_name_is_named(tmp_path: Path) -> None:
-    text = GOOD.replace('release = ["name", "previous_names"', 'release = ["name", "clinical_notes"',
-                        1)
+    text = GOOD.replace(
+        'release = ["name", "previous_names"', 'release = ["name", "clinical_notes"', 1
+    )
     [problem] = check_file(_draft(tmp_path, text))
     assert problem.line == _line_of(text, "clinical_notes")
     assert problem.message == "unknown field name 'clinical_notes' in clause 3.1"
@@ -110,19 +121,24 @@ def test_toml_syntax_error_has_its_line(tmp_path: Path) -> None:
 
 
 def test_several_problems_are_all_reported(tmp_path: Path) -> None:
-    text = (GOOD.replace('text = """The person is being considered for deportation action."""',
-                         'text = ""')
-            .replace("effective_from = 2018-05-09", "effective_from = 2018-04-01")
-            .replace('"primary_care_area", "gp_practice"]', '"primary_care_area", "gp"]', 1))
+    text = (
+        GOOD.replace(
+            'text = """The person is being considered for deportation action."""', 'text = ""'
+        )
+        .replace("effective_from = 2018-05-09", "effective_from = 2018-04-01")
+        .replace('"primary_care_area", "gp_practice"]', '"primary_care_area", "gp"]', 1)
+    )
     lines = sorted(p.line for p in check_file(_draft(tmp_path, text)))
     # A list spread over lines is placed at its key's line.
-    assert lines == sorted([_exact_line(text, 'text = ""'), _line_of(text, "2018-04-01"),
-                            _line_of(text, '"gp"]') - 1])
+    assert lines == sorted(
+        [_exact_line(text, 'text = ""'), _line_of(text, "2018-04-01"), _line_of(text, '"gp"]') - 1]
+    )
 
 
 def test_list_still_serves_the_valid_packs_when_a_draft_is_bad(tmp_path: Path) -> None:
     bad = GOOD.replace('id = "tracing-mou"', 'id = "tracing-mou-draft"').replace(
-        "effective_from = 2018-05-09", "effective_from = 2018-04-01")
+        "effective_from = 2018-05-09", "effective_from = 2018-04-01"
+    )
     _draft(tmp_path, bad, "bad.toml")
     packs = load_packs(tmp_path)
     assert "tracing-mou-draft" not in packs.agreements
@@ -139,13 +155,19 @@ def test_a_duplicate_agreement_id_is_refused(tmp_path: Path) -> None:
 
 def test_a_suspended_version_queues_requests(tmp_path: Path) -> None:
     text = GOOD.replace('version = "2"\n', 'version = "2"\nsuspended = true\n').replace(
-        'id = "tracing-mou"', 'id = "tracing-mou-suspended"')
+        'id = "tracing-mou"', 'id = "tracing-mou-suspended"'
+    )
     _draft(tmp_path, text, "suspended.toml")
     packs = load_packs(tmp_path)
     assert packs.problems == []
-    offender = TraceRequest("home-office", frozenset({"name"}),
-                            category="foreign_national_offender", deportation_considered=True,
-                            custodial_sentence_months=18, alternatives_exhausted=True)
+    offender = TraceRequest(
+        "home-office",
+        frozenset({"name"}),
+        category="foreign_national_offender",
+        deportation_considered=True,
+        custodial_sentence_months=18,
+        alternatives_exhausted=True,
+    )
     decision = decide(offender, dt.date(2018, 6, 1), packs.agreements["tracing-mou-suspended"])
     assert decision.outcome is Outcome.QUEUE
     assert decision.released_fields == frozenset()
@@ -162,6 +184,7 @@ def test_hash_changes_when_a_clause_changes_and_not_when_layout_does(tmp_path: P
     assert packs["x"].versions[0].compute_hash() != base  # the id is part of the content
     same_id = packs["x"].versions[0]
     from dataclasses import replace
+
     assert replace(same_id, agreement="tracing-mou").compute_hash() == base
     changed = replace(packs["y"].versions[0], agreement="tracing-mou")
     assert changed.compute_hash() != base

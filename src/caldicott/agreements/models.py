@@ -1,0 +1,44 @@
+"""Stored decisions: enough to decide each one again under another version.
+
+A row keeps the request's facts (the policy inputs, no personal identifiers),
+the date it was decided as of, the agreement version and its content hash, and
+the outcome. ``caldicott agreement replay`` re-decides them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Date, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caldicott.db import Base, UTCDateTime, utcnow
+
+OUTCOMES = ("permit", "deny", "queue")
+CHANNELS = ("trace", "status_check", "debt_referral")
+
+
+class AgreementDecisionRow(Base):
+    __tablename__ = "agreement_decision"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN (" + ", ".join(f"'{o}'" for o in OUTCOMES) + ")", name="outcome"
+        ),
+        CheckConstraint(
+            "channel IN (" + ", ".join(f"'{c}'" for c in CHANNELS) + ")", name="channel"
+        ),
+        Index("ix_agreement_decision_agreement_id", "agreement", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))
+    agreement: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(8))
+    request_facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    released_fields: Mapped[list[str]] = mapped_column(JSON)
+    unmet: Mapped[list[list[str]]] = mapped_column(JSON)  # [clause id, clause text] pairs

@@ -1,0 +1,135 @@
+"""``caldicott agreement list|show|check|replay`` as a person runs them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete
+
+from caldicott.agreements.core import PACKS_DIR, TraceRequest, load_packs
+from caldicott.agreements.models import AgreementDecisionRow
+from caldicott.agreements.service import decide_and_record
+from caldicott.db import unit_of_work
+from caldicott.settings import Settings
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+GOOD = (PACKS_DIR / "tracing-mou.toml").read_text(encoding="utf-8")
+
+
+@pytest.fixture()
+def run(settings: Settings) -> Run:
+    env = {
+        **os.environ,
+        "CALDICOTT_DATABASE_URL": settings.resolved_database_url,
+        "CALDICOTT_DATA_DIR": str(settings.data_dir),
+    }
+
+    def caldicott(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "caldicott", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    return caldicott
+
+
+def test_list_shows_every_version_with_its_hash(run: Run) -> None:
+    result = run("agreement", "list")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split()[:4] for line in result.stdout.splitlines()[1:]]
+    assert ["tracing-mou", "2", "2018-05-09", "2018-11-09"] in rows
+    assert ["debt-referral", "2", "2016-04-06", "-"] in rows
+    assert len(rows) == 7
+
+
+def test_list_still_serves_the_valid_packs_beside_a_bad_draft(run: Run, tmp_path: Path) -> None:
+    bad = GOOD.replace('id = "tracing-mou"', 'id = "draft"').replace(
+        'requires = "context.deportation_considered"', 'requires = "context.deportation &&"'
+    )
+    (tmp_path / "draft.toml").write_text(bad, encoding="utf-8")
+    result = run("agreement", "list", "--packs-dir", str(tmp_path))
+    assert result.returncode == 0
+    assert len(result.stdout.splitlines()) == 8  # header + the 7 shipped versions
+    assert f"problem: {tmp_path / 'draft.toml'}:" in result.stderr
+    assert "malformed Cedar in clause 2.1" in result.stderr
+
+
+def test_check_names_file_and_line_of_each_problem(run: Run, tmp_path: Path) -> None:
+    bad = GOOD.replace("effective_from = 2018-05-09", "effective_from = 2018-04-01").replace(
+        'text = """The person is being considered for deportation action."""', 'text = ""'
+    )
+    draft = tmp_path / "draft.toml"
+    draft.write_text(bad, encoding="utf-8")
+    result = run("agreement", "check", str(draft))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(f"{draft}:") for line in lines)
+    assert any(line.endswith("clause 2.1 has no text") for line in lines)
+    assert any("overlaps version 1" in line for line in lines)
+
+
+def test_check_passes_a_good_pack(run: Run) -> None:
+    result = run("agreement", "check", str(PACKS_DIR / "debt-referral.toml"))
+    assert result.returncode == 0
+    assert result.stdout.strip().endswith("debt-referral.toml: ok")
+
+
+def test_show_prints_clauses_in_their_own_words(run: Run) -> None:
+    result = run("agreement", "show", "checking-service-mou", "--cedar")
+    assert result.returncode == 0, result.stderr
+    assert "charges: per minute 80p, per hour £58.20" in result.stdout
+    assert "2.1  Only the patient's name, nationality and date of birth are sent." in result.stdout
+    assert '@id("permit:main")' in result.stdout
+
+
+def test_show_of_an_unknown_agreement_is_one_line(run: Run) -> None:
+    result = run("agreement", "show", "no-such-mou")
+    assert result.returncode == 2
+    assert result.stderr.startswith("caldicott: no agreement 'no-such-mou'")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture()
+def draft_history(engine: Engine, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Committed decisions under a uniquely named copy of the tracing MoU."""
+    name = f"mou-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "draft.toml").write_text(
+        GOOD.replace('id = "tracing-mou"', f'id = "{name}"'), encoding="utf-8"
+    )
+    mou = load_packs(tmp_path).agreements[name]
+    overstayer = TraceRequest(
+        "home-office", frozenset({"name"}), category="overstayer", alternatives_exhausted=True
+    )
+    with unit_of_work(engine) as session:
+        for day in ("2017-03-01", "2017-06-01", "2018-06-01"):
+            decide_and_record(session, overstayer, dt.date.fromisoformat(day), mou)
+    yield name, tmp_path
+    with unit_of_work(engine) as session:
+        session.execute(delete(AgreementDecisionRow).where(AgreementDecisionRow.agreement == name))
+
+
+def test_replay_reports_which_would_flip_and_how_many(
+    run: Run, draft_history: tuple[str, Path]
+) -> None:
+    name, packs_dir = draft_history
+    result = run(
+        "agreement", "replay", "--agreement", name, "--version", "2", "--packs-dir", str(packs_dir)
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"replayed 3 decisions under {name} version 2 (")
+    assert lines[0].endswith("): 2 would flip")
+    assert lines[1] == "  permit -> deny: 2"
+    assert sum("permit -> deny" in line and "decision " in line for line in lines) == 2
