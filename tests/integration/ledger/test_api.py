@@ -1,0 +1,87 @@
+"""The auditor's routes: checkpoint, proofs and entries, and 4xx for bad parameters."""
+
+from __future__ import annotations
+
+import base64
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from caldicott.db import unit_of_work
+from caldicott.ledger import service
+from caldicott.ledger.core.checkpoint import open_checkpoint
+from caldicott.ledger.core.merkle import leaf_hash, verify_consistency, verify_inclusion
+from caldicott.ledger.keys import load_or_create_key
+from caldicott.service.app import create_app
+from caldicott.settings import Settings
+from tests.integration.ledger.conftest import make_event
+
+with warnings.catch_warnings():
+    # Starlette prefers httpx2 for its test client and warns when it falls back to httpx.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+SIZE = 13
+
+
+@pytest.fixture()
+def client(fresh: tuple[Settings, Engine]) -> Iterator[TestClient]:
+    settings, engine = fresh
+    with unit_of_work(engine) as session:
+        service.append_many(session, settings, [make_event(n) for n in range(SIZE)])
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _b64(value: str) -> bytes:
+    return base64.b64decode(value)
+
+
+def test_auditor_checks_inclusion_and_consistency_against_a_signed_checkpoint(
+        client: TestClient, fresh: tuple[Settings, Engine]) -> None:
+    settings, _ = fresh
+    response = client.get("/ledger/checkpoint")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    head = open_checkpoint(response.text, load_or_create_key(settings.data_dir).public_key())
+    assert head.size == SIZE
+    entries = client.get("/ledger/entries", params={"start": 0, "end": SIZE}).json()["entries"]
+    for item in entries:
+        leaf = leaf_hash(item["entry"].encode("utf-8"))
+        assert leaf == _b64(item["leaf_hash"])
+        proof = client.get("/ledger/proof/inclusion", params={"index": item["index"]}).json()
+        verify_inclusion(item["index"], SIZE, leaf, [_b64(p) for p in proof["inclusion_path"]],
+                         head.root)
+    proof = client.get("/ledger/proof/consistency", params={"first": 5, "second": SIZE}).json()
+    verify_consistency(5, SIZE, _b64(proof["first_root"]), head.root,
+                       [_b64(p) for p in proof["consistency_path"]])
+
+
+def test_entries_carry_only_pseudonyms(client: TestClient) -> None:
+    entry = client.get("/ledger/entries", params={"start": 0, "end": 1}).json()["entries"][0]
+    assert '"hmac_sha256"' in entry["entry"] and '"details_sha256"' in entry["entry"]
+
+
+@pytest.mark.parametrize("path", [
+    "/ledger/proof/inclusion?index=-1",
+    "/ledger/proof/inclusion?index=abc",
+    "/ledger/proof/inclusion",
+    f"/ledger/proof/inclusion?index={SIZE}",
+    f"/ledger/proof/inclusion?index=0&tree_size={SIZE + 1}",
+    "/ledger/proof/inclusion?index=0&tree_size=0",
+    "/ledger/proof/inclusion?index=99999999999999999999999",
+    "/ledger/proof/consistency?first=0",
+    f"/ledger/proof/consistency?first=5&second={SIZE + 1}",
+    "/ledger/proof/consistency?first=9&second=4",
+    "/ledger/entries?start=5&end=2",
+    "/ledger/entries?start=0&end=5000",
+    f"/ledger/entries?start={SIZE}&end={SIZE + 2}",
+    "/ledger/entries?start=x&end=1",
+])
+def test_bad_parameters_are_an_operation_outcome_not_a_500(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code in (400, 422), response.text
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["diagnostics"]
