@@ -10,7 +10,9 @@ address columns empty. ``previous_names`` holds earlier names as
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import datetime as dt
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -20,7 +22,6 @@ from caldicott.register.records import (
     PatientRecord,
     PreviousName,
     RecordError,
-    check_nhs_number,
     normalise_postcode,
     parse_date,
 )
@@ -109,8 +110,13 @@ def write_register_csv(records: Iterable[PatientRecord], out: Path | IO[str]) ->
     return count
 
 
-def _optional_date(row: dict[str, str], column: str, what: str):  # type: ignore[no-untyped-def]
-    raw = (row.get(column) or "").strip()
+PERSON_COLUMNS = tuple(c for c in COLUMNS if not c.startswith("address_") and
+                       c not in ("town", "postcode"))
+ADDRESS_COLUMNS = ("address_line1", "address_line2", "town", "postcode", "address_from",
+                   "address_to")
+
+
+def _optional_date(raw: str, what: str) -> dt.date | None:
     return parse_date(raw, what) if raw else None
 
 
@@ -125,7 +131,7 @@ def _previous_names(raw: str) -> tuple[PreviousName, ...]:
 
 
 def _restricted(raw: str) -> bool:
-    value = raw.strip().lower()
+    value = raw.lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -133,55 +139,73 @@ def _restricted(raw: str) -> bool:
     raise RecordError(f"restricted {raw!r} is not true or false")
 
 
-def row_to_record(row: dict[str, str]) -> PatientRecord:
-    """Parse one CSV row into a one-address record (field checks only).
+class RowReader:
+    """Reads the rows of a register CSV by column position (fast for big files).
 
-    Raises:
-        RecordError: the first reason the row cannot be read.
+    A row is split into the patient's own fields (the person) and one address,
+    so that consecutive rows of one patient parse the person once.
     """
-    def get(column: str) -> str:
-        return (row.get(column) or "").strip()
 
-    addresses: tuple[Address, ...] = ()
-    if get("address_line1") or get("postcode"):
-        addresses = (Address(
-            line1=get("address_line1"), line2=get("address_line2"), town=get("town"),
-            postcode=normalise_postcode(get("postcode")),
-            from_date=_optional_date(row, "address_from", "address from-date"),
-            to_date=_optional_date(row, "address_to", "address to-date"),
-        ),)
-    gp = None
-    if get("gp_practice_code"):
-        gp = GPPractice(get("gp_practice_code"), get("gp_practice_name"),
-                        get("gp_practice_address"))
-    birth_raw = get("birth_date")
-    if not birth_raw:
-        raise RecordError("date of birth is missing")
-    return PatientRecord(
-        nhs_number=check_nhs_number(get("nhs_number")),
-        given_name=get("given_name"),
-        family_name=get("family_name"),
-        birth_date=parse_date(birth_raw, "date of birth"),
-        sex=(get("sex") or "unknown").lower(),
-        death_date=_optional_date(row, "death_date", "date of death"),
-        addresses=addresses,
-        previous_names=_previous_names(get("previous_names")),
-        gp=gp,
-        primary_care_area=get("primary_care_area") or None,
-        registered_on=_optional_date(row, "registered_on", "date of registration"),
-        restricted=_restricted(get("restricted")),
-    )
+    def __init__(self, header: list[str]) -> None:
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise RecordError(f"not a register CSV: missing column(s) {', '.join(missing)}")
+        self.width = len(header)
+        position = {name.strip(): i for i, name in enumerate(header)}
+        self._person = operator.itemgetter(*(position.get(c, self.width) for c in PERSON_COLUMNS))
+        self._address = operator.itemgetter(
+            *(position.get(c, self.width) for c in ADDRESS_COLUMNS))
+
+    def _pick(self, values: list[str], getter: Callable[[list[str]], tuple[str, ...]]
+              ) -> tuple[str, ...]:
+        # Missing columns point one past the header, at an empty string.
+        padded = values + [""] * (self.width + 1 - len(values))
+        return tuple(map(str.strip, getter(padded)))
+
+    def person_key(self, values: list[str]) -> tuple[str, ...]:
+        return self._pick(values, self._person)
+
+    def person(self, key: tuple[str, ...], addresses: tuple[Address, ...] = ()) -> PatientRecord:
+        """Parse the patient's own fields from :meth:`person_key`'s tuple.
+
+        Raises:
+            RecordError: the first reason the row cannot be read.
+        """
+        (nhs, given, family, previous, birth, sex, death, gp_code, gp_name, gp_address,
+         area, registered, restricted) = key
+        if not birth:
+            raise RecordError("date of birth is missing")
+        return PatientRecord(
+            nhs_number=nhs.replace(" ", ""), given_name=given, family_name=family,
+            birth_date=parse_date(birth, "date of birth"), sex=(sex or "unknown").lower(),
+            death_date=_optional_date(death, "date of death"), addresses=addresses,
+            previous_names=_previous_names(previous),
+            gp=GPPractice(gp_code, gp_name, gp_address) if gp_code else None,
+            primary_care_area=area or None,
+            registered_on=_optional_date(registered, "date of registration"),
+            restricted=_restricted(restricted),
+        )
+
+    def address(self, values: list[str]) -> Address | None:
+        """The row's address, or None when its address columns are empty."""
+        line1, line2, town, postcode, start, end = self._pick(values, self._address)
+        if not (line1 or postcode):
+            return None
+        return Address(line1, line2, town, normalise_postcode(postcode),
+                       _optional_date(start, "address from-date"),
+                       _optional_date(end, "address to-date"))
 
 
-def read_register_csv(handle: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (row number, raw row) from a register CSV; the header is row 1.
+def read_register_csv(handle: IO[str]) -> tuple[RowReader, Iterator[tuple[int, list[str]]]]:
+    """A reader for the header and the numbered rows of a register CSV (header = row 1).
 
     Raises:
         RecordError: if the header lacks a required column.
     """
-    reader = csv.DictReader(handle)
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
-    if missing:
-        raise RecordError(f"not a register CSV: missing column(s) {', '.join(missing)}")
-    for number, row in enumerate(reader, start=2):
-        yield number, row
+    rows = csv.reader(handle)
+    header = next(rows, None)
+    if header is None:
+        raise RecordError("not a register CSV: the file is empty")
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    return RowReader(header), ((n, values) for n, values in enumerate(rows, start=2) if values)

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                           TimeRemainingColumn, TransferSpeedColumn)
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from caldicott.db import make_session_factory
 from caldicott.register.service import ImportReport, import_observations, write_rejects
-from caldicott.register.sources import (CountingReader, csv_observations, detect_format,
-                                        fhir_observations)
+from caldicott.register.sources import (
+    CountingReader,
+    csv_observations,
+    detect_format,
+    fhir_observations,
+)
 from caldicott.service.context import open_database
 from caldicott.settings import Settings
 

@@ -39,9 +39,10 @@ def merge_addresses(history: tuple[Address, ...], incoming: tuple[Address, ...],
     """
     merged = list(history)
     for address in incoming:
-        keys = [_address_key(a) for a in merged]
-        if _address_key(address) in keys:
-            merged[keys.index(_address_key(address))] = address
+        key = _address_key(address)
+        same = next((i for i, a in enumerate(merged) if _address_key(a) == key), None)
+        if same is not None:
+            merged[same] = address
             continue
         if address.to_date is None:
             closing = address.from_date or today
@@ -70,8 +71,10 @@ def merge_record(existing: PatientRecord | None, incoming: PatientRecord,
     """
     today = today or dt.date.today()
     if existing is None:
-        return dataclasses.replace(
-            incoming, addresses=merge_addresses((), incoming.addresses, today))
+        addresses = merge_addresses((), incoming.addresses, today)
+        if addresses == incoming.addresses:
+            return incoming
+        return dataclasses.replace(incoming, addresses=addresses)
     if incoming.birth_date != existing.birth_date:
         raise RecordError(
             f"contradicts the register: NHS number {incoming.nhs_number} has date of birth "

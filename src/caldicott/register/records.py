@@ -21,7 +21,7 @@ SEXES = ("male", "female", "other", "unknown")
 # register does not hold; the shape is what a register import can check.
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 # Letters of any script, with the joiners real names use (O'Neil, Jean-Luc, St. John).
-_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.-])*$")
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '\u2019.-])*$")
 
 
 class RecordError(ValueError):
@@ -49,10 +49,10 @@ def check_nhs_number(raw: str) -> str:
         >>> check_nhs_number("999 000 0018")
         '9990000018'
     """
-    digits = re.sub(r"[\s-]", "", raw)
-    if not re.fullmatch(r"\d{10}", digits):
+    digits = raw.replace(" ", "").replace("-", "")
+    if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
         raise RecordError(f"NHS number {raw!r} is not 10 digits")
-    if not nhs_number.is_valid(digits):
+    if nhs_number.calculate_checksum(digits[:9]) != int(digits[9]):
         raise RecordError(f"NHS number {raw!r} fails the modulus-11 check")
     return digits
 

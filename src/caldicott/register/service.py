@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -63,17 +63,18 @@ def _merge_batch(session: Session, batch: list[Observation], report: ImportRepor
     valid = [(n, r) for n, r in batch if isinstance(r, PatientRecord)]
     existing = repository.load_records(session, {r.nhs_number for _, r in valid})
     state = dict(existing)
-    for number, item in batch:
+    for rows, item in batch:
+        report.rows += len(rows)
         if isinstance(item, RecordError):
-            report.rejects.append((number, "", str(item)))
+            report.rejects.extend((number, "", str(item)) for number in rows)
             continue
         try:
             merged = merge_record(state.get(item.nhs_number), item, today)
         except RecordError as error:
-            report.rejects.append((number, item.nhs_number, str(error)))
+            report.rejects.extend((number, item.nhs_number, str(error)) for number in rows)
             continue
         if merged == state.get(item.nhs_number):
-            report.unchanged += 1
+            report.unchanged += len(rows)
         state[item.nhs_number] = merged
     created = [r for n, r in state.items() if n not in existing]
     changed = [r for n, r in state.items() if n in existing and r != existing[n]]
@@ -81,8 +82,7 @@ def _merge_batch(session: Session, batch: list[Observation], report: ImportRepor
 
 
 def import_observations(session: Session, observations: Iterable[Observation], *,
-                        strict: bool = False, today: dt.date | None = None,
-                        on_batch: Callable[[int], None] | None = None) -> ImportReport:
+                        strict: bool = False, today: dt.date | None = None) -> ImportReport:
     """Merge a stream of observations into the register (the caller owns the transaction).
 
     Example:
@@ -93,14 +93,11 @@ def import_observations(session: Session, observations: Iterable[Observation], *
     today = today or dt.date.today()
     now = utcnow()
     for batch in _batches(observations, BATCH_SIZE):
-        report.rows += len(batch)
         created, changed = _merge_batch(session, batch, report, today)
         report.created += len(created)
         report.updated += len(changed)
         if not (strict and report.rejects):
             repository.save_records(session, created, changed, now)
-        if on_batch:
-            on_batch(len(batch))
     report.refused = strict and bool(report.rejects)
     return report
 

@@ -8,16 +8,18 @@ a file that is not CSV or JSON at all is refused as a whole (one clear line).
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 from caldicott.errors import NotAFile
-from caldicott.register.csv_io import read_register_csv, row_to_record
-from caldicott.register.records import PatientRecord, RecordError, check_record
+from caldicott.register.csv_io import RowReader, read_register_csv
+from caldicott.register.records import Address, PatientRecord, RecordError, check_record
 
-Observation = tuple[int, PatientRecord | RecordError]
+# (the file's row numbers it came from, the record or why it was refused)
+Observation = tuple[tuple[int, ...], PatientRecord | RecordError]
 FORMATS = ("csv", "json", "ndjson")
 
 
@@ -61,39 +63,61 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
-def _has_undecodable_text(values: list[str | None]) -> bool:
+def _row_problem(values: list[str], width: int) -> str | None:
     try:
-        "".join(v for v in values if v).encode("utf-8")
+        "".join(values).encode("utf-8")
     except UnicodeEncodeError:
-        return True
-    return False
+        return "row contains text that is not UTF-8"
+    if len(values) > width:
+        return "row has more fields than the header"
+    return None
 
 
 def csv_observations(binary: IO[bytes]) -> Iterator[Observation]:
+    """Observations from a register CSV.
+
+    Consecutive rows of one patient (the same patient fields, another address)
+    are one observation, so the patient's fields are parsed and merged once.
+    """
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        rows = read_register_csv(text)
-        for number, row in rows:
-            if _has_undecodable_text([str(v) for v in row.values()]):
-                yield number, RecordError("row contains text that is not UTF-8")
-                continue
-            if None in row:
-                yield number, RecordError("row has more fields than the header")
-                continue
+        reader, rows = read_register_csv(text)
+        group: list[int] = []
+        key: tuple[str, ...] = ()
+        addresses: list[Address] = []
+        for number, values in rows:
+            problem = _row_problem(values, reader.width)
             try:
-                yield number, check_record(row_to_record(row))
+                if problem:
+                    raise RecordError(problem)
+                row_key = reader.person_key(values)
+                address = reader.address(values)
             except RecordError as error:
-                yield number, error
+                yield (number,), error
+                continue
+            if row_key != key:
+                if group:
+                    yield _observation(reader, tuple(group), key, addresses)
+                group, key, addresses = [], row_key, []
+            group.append(number)
+            if address is not None:
+                addresses.append(address)
+        if group:
+            yield _observation(reader, tuple(group), key, addresses)
     except RecordError as error:
         raise NotAFile(str(error)) from None
-    except Exception as error:  # the csv module's own errors (NUL bytes, field limits)
-        import csv
-
-        if isinstance(error, csv.Error):
-            raise NotAFile(f"not a readable CSV file: {error}") from None
-        raise
+    except csv.Error as error:
+        raise NotAFile(f"not a readable CSV file: {error}") from None
     finally:
         text.detach()  # the caller owns (and closes) the underlying file
+
+
+def _observation(reader: RowReader, rows: tuple[int, ...], key: tuple[str, ...],
+                 addresses: list[Address]) -> Observation:
+    try:
+        return rows, check_record(reader.person(key, tuple(addresses)))
+    except RecordError as error:
+        return rows, error
 
 
 def fhir_observations(path: Path) -> Iterator[Observation]:
@@ -101,9 +125,9 @@ def fhir_observations(path: Path) -> Iterator[Observation]:
 
     for number, resource in iter_fhir_patients(path):
         if isinstance(resource, Exception):
-            yield number, RecordError(str(resource))
+            yield (number,), RecordError(str(resource))
             continue
         try:
-            yield number, check_record(fhir_to_record(resource))
+            yield (number,), check_record(fhir_to_record(resource))
         except RecordError as error:
-            yield number, error
+            yield (number,), error

@@ -108,8 +108,8 @@ def test_a_file_that_is_not_a_register_gets_one_line_and_exit_2(
     path.write_bytes(content)
     result = subprocess.run(
         [sys.executable, "-m", "caldicott", "register", "import", str(path)],
-        capture_output=True, text=True, env={"CALDICOTT_DATABASE_URL": settings.resolved_database_url,
-                                             "PATH": "/usr/bin:/bin"}, check=False)
+        capture_output=True, text=True, check=False,
+        env={"CALDICOTT_DATABASE_URL": settings.resolved_database_url, "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("caldicott: ")

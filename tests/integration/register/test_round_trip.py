@@ -70,7 +70,8 @@ def _import_text(session: Session, text: str) -> None:
     assert report.rejects == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(register=registers())
 def test_export_then_import_gives_an_identical_register(session: Session,
                                                        register: list[PatientRecord]) -> None:
