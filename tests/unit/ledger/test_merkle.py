@@ -38,8 +38,8 @@ def path(m: int, leaves: list[bytes]) -> list[bytes]:
         return []
     k = largest_power_of_two_below(len(leaves))
     if m < k:
-        return path(m, leaves[:k]) + [mth(leaves[k:])]
-    return path(m - k, leaves[k:]) + [mth(leaves[:k])]
+        return [*path(m, leaves[:k]), mth(leaves[k:])]
+    return [*path(m - k, leaves[k:]), mth(leaves[:k])]
 
 
 def subproof(m: int, leaves: list[bytes], whole: bool) -> list[bytes]:
@@ -48,8 +48,8 @@ def subproof(m: int, leaves: list[bytes], whole: bool) -> list[bytes]:
         return [] if whole else [mth(leaves)]
     k = largest_power_of_two_below(len(leaves))
     if m <= k:
-        return subproof(m, leaves[:k], whole) + [mth(leaves[k:])]
-    return subproof(m - k, leaves[k:], False) + [mth(leaves[:k])]
+        return [*subproof(m, leaves[:k], whole), mth(leaves[k:])]
+    return [*subproof(m - k, leaves[k:], False), mth(leaves[:k])]
 
 
 def stored_nodes(leaves: list[bytes]) -> dict[NodeId, bytes]:
@@ -61,7 +61,7 @@ def stored_nodes(leaves: list[bytes]) -> dict[NodeId, bytes]:
     return nodes
 
 
-def fetcher(nodes: Mapping[NodeId, bytes]):  # noqa: ANN201
+def fetcher(nodes: Mapping[NodeId, bytes]):
     return lambda wanted: {w: nodes[w] for w in wanted}
 
 
@@ -118,7 +118,7 @@ def test_a_proof_for_another_leaf_is_rejected() -> None:
 
 
 def test_a_rewritten_history_fails_consistency() -> None:
-    forged = LEAVES[:5] + [leaf_hash(b"forged")] + LEAVES[6:12]
+    forged = [*LEAVES[:5], leaf_hash(b"forged"), *LEAVES[6:12]]
     proof = build_proof(consistency_ranges(8, 12), fetcher(stored_nodes(forged)))
     with pytest.raises(ProofError):
         verify_consistency(8, 12, mth(LEAVES[:8]), mth(forged), proof)

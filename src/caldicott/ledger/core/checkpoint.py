@@ -50,7 +50,8 @@ def origin_for(key: Ed25519PublicKey) -> str:
 
 
 def key_id(name: str, key: Ed25519PublicKey) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_ALGORITHM + raw_public_key(key)).digest()[:4]
+    message = name.encode() + b"\n" + ED25519_ALGORITHM + raw_public_key(key)
+    return hashlib.sha256(message).digest()[:4]
 
 
 def verifier_key(name: str, key: Ed25519PublicKey) -> str:

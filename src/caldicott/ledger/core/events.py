@@ -22,7 +22,8 @@ from typing import Literal
 
 JSONScalar = str | int | bool | None
 Outcome = Literal["success", "refused", "failure"]
-Action = Literal["C", "R", "U", "D", "E"]  # FHIR AuditEvent.action: create read update delete execute
+# FHIR AuditEvent.action: create, read, update, delete, execute
+Action = Literal["C", "R", "U", "D", "E"]
 
 IDENTIFIER_KINDS = ("nhs_number", "name", "birth_date", "postcode", "address", "other")
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -262,7 +262,7 @@ class CompactRange:
         (1, 0)
     """
 
-    __slots__ = ("size", "hashes")
+    __slots__ = ("hashes", "size")
 
     def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
         if len(hashes) != size.bit_count():

@@ -13,6 +13,8 @@ from alembic import op
 
 import caldicott.db
 
+# INTEGER PRIMARY KEY on SQLite is the rowid; BIGINT elsewhere.
+LEAF_INDEX = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 revision: str = '0002_ledger'
 down_revision: str | Sequence[str] | None = '0001_foundation'
@@ -30,7 +32,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tree_size', name=op.f('pk_ledger_checkpoint'))
     )
     op.create_table('ledger_entry',
-    sa.Column('index', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('index', LEAF_INDEX, autoincrement=False, nullable=False),
     sa.Column('entry', sa.LargeBinary(), nullable=False),
     sa.Column('leaf_hash', sa.LargeBinary(length=32), nullable=False),
     sa.Column('seal', sa.LargeBinary(length=32), nullable=False),
@@ -44,21 +46,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_head'))
     )
     op.create_table('ledger_node',
-    sa.Column('key', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('key', LEAF_INDEX, autoincrement=False, nullable=False),
     sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_ledger_node'))
     )
     op.create_table('ledger_detail',
-    sa.Column('index', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('index', LEAF_INDEX, autoincrement=False, nullable=False),
     sa.Column('body', sa.LargeBinary(), nullable=False),
-    sa.ForeignKeyConstraint(['index'], ['ledger_entry.index'], name=op.f('fk_ledger_detail_index_ledger_entry')),
+    sa.ForeignKeyConstraint(['index'], ['ledger_entry.index'],
+                            name=op.f('fk_ledger_detail_index_ledger_entry')),
     sa.PrimaryKeyConstraint('index', name=op.f('pk_ledger_detail'))
     )
     # ### end Alembic commands ###
     # The one head row every append locks: the empty tree.
-    head = sa.table('ledger_head', sa.column('id', sa.Integer()), sa.column('tree_size', sa.BigInteger()),
-                    sa.column('root', sa.LargeBinary()), sa.column('frontier', sa.LargeBinary()))
-    op.bulk_insert(head, [{'id': 1, 'tree_size': 0, 'root': hashlib.sha256(b'').digest(), 'frontier': b''}])
+    head = sa.table('ledger_head', sa.column('id', sa.Integer()),
+                    sa.column('tree_size', sa.BigInteger()), sa.column('root', sa.LargeBinary()),
+                    sa.column('frontier', sa.LargeBinary()))
+    op.bulk_insert(head, [{'id': 1, 'tree_size': 0, 'root': hashlib.sha256(b'').digest(),
+                           'frontier': b''}])
 
 
 def downgrade() -> None:
