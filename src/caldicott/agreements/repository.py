@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from caldicott.agreements.models import AgreementDecisionRow
@@ -21,7 +21,7 @@ def add_decisions(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Insert many decisions at once (imports, benchmarks)."""
     batch = list(rows)
     if batch:
-        session.execute(AgreementDecisionRow.__table__.insert(), batch)
+        session.execute(insert(AgreementDecisionRow), batch)
 
 
 def count_decisions(session: Session, agreement: str | None = None) -> int:

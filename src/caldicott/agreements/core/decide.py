@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import cedarpy
@@ -105,7 +106,8 @@ def decide_under(
     )
     asked = request.requested_fields - withheld
     refused = asked - version.allowed_fields
-    base = dict(
+    base = Decision(
+        outcome=Outcome.DENY,
         agreement=version.agreement,
         version=version.version,
         content_hash=version.content_hash,
@@ -117,13 +119,13 @@ def decide_under(
     if request.channel not in version.channels:
         covered = ", ".join(c.value for c in version.channels)
         text = f"This agreement covers {covered}, not {request.channel.value}."
-        return Decision(outcome=Outcome.DENY, unmet=(UnmetCondition("channel", text),), **base)
+        return replace(base, unmet=(UnmetCondition("channel", text),))
     if version.suspended:
         text = (
             f"Version {version.version} is suspended pending review; "
             "the request waits in the queue."
         )
-        return Decision(outcome=Outcome.QUEUE, unmet=(UnmetCondition("suspended", text),), **base)
+        return replace(base, outcome=Outcome.QUEUE, unmet=(UnmetCondition("suspended", text),))
     cedar_request = _cedar_request(request, _context(request, as_of, asked))
     program = compiled(version)
     result = cedarpy.is_authorized(cedar_request, program.decision_set, NO_ENTITIES, SCHEMA)
@@ -131,11 +133,11 @@ def decide_under(
     if result.allowed and asked:
         # Belt and braces: Cedar's permit already implies asked <= allowed.
         released = asked & version.allowed_fields
-        return Decision(
-            outcome=Outcome.PERMIT, released_fields=released, applied_clauses=applied, **base
+        return replace(
+            base, outcome=Outcome.PERMIT, released_fields=released, applied_clauses=applied
         )
     unmet = _unmet(version, program, cedar_request, applied, withheld) if explain else ()
-    return Decision(outcome=Outcome.DENY, unmet=unmet, applied_clauses=applied, **base)
+    return replace(base, unmet=unmet, applied_clauses=applied)
 
 
 def _unmet(

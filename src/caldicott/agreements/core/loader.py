@@ -62,9 +62,21 @@ class PackSet:
     problems: list[Problem] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What every version of one file shares."""
+
+    id: str
+    title: str
+    channels: tuple[Channel, ...]
+    parties: tuple[str, ...]
+
+
 class _Reader:
     def __init__(self, file: str, text: str) -> None:
-        self.file, self.lines, self.problems = file, LineMap(text), []  # type: list[Problem]
+        self.file = file
+        self.lines = LineMap(text)
+        self.problems: list[Problem] = []
 
     def problem(self, path: KeyPath, message: str) -> None:
         self.problems.append(Problem(self.file, self.lines.line_of(path), message))
@@ -168,7 +180,7 @@ class _Reader:
 
 
 def _read_version(
-    reader: _Reader, head: dict[str, Any], table: dict[str, Any], path: KeyPath
+    reader: _Reader, head: _Head, table: dict[str, Any], path: KeyPath
 ) -> AgreementVersion | None:
     reader.keys(table, _VERSION_KEYS, path)
     name = table.get("version")
@@ -200,10 +212,10 @@ def _read_version(
     if start is None:
         return None
     version = AgreementVersion(
-        agreement=head["id"],
-        title=head["title"],
-        channels=head["channels"],
-        parties=head["parties"],
+        agreement=head.id,
+        title=head.title,
+        channels=head.channels,
+        parties=head.parties,
         version=name,
         effective_from=start,
         effective_to=end,
@@ -282,12 +294,12 @@ def read_agreement(text: str, file: str) -> tuple[Agreement | None, list[Problem
     if not isinstance(agreement_id, str) or not _ID.match(agreement_id):
         reader.problem(("id",), "an agreement needs an id of letters, digits, '.', '-' or '_'")
         return None, reader.problems
-    head = {
-        "id": agreement_id,
-        "title": reader.text(document, "title", ()),
-        "channels": reader.channels(document, ()),
-        "parties": reader.strings(document, "parties", ()),
-    }
+    head = _Head(
+        agreement_id,
+        reader.text(document, "title", ()),
+        reader.channels(document, ()),
+        reader.strings(document, "parties", ()),
+    )
     versions = []
     for index, table in enumerate(document.get("version", [])):
         version = _read_version(reader, head, table, ("version", index))
@@ -299,7 +311,7 @@ def read_agreement(text: str, file: str) -> tuple[Agreement | None, list[Problem
     if reader.problems:
         return None, reader.problems
     ordered = tuple(v for _, v in sorted(versions, key=lambda item: item[1].effective_from))
-    return Agreement(agreement_id, head["title"], head["channels"], ordered, file), []
+    return Agreement(agreement_id, head.title, head.channels, ordered, file), []
 
 
 def check_file(path: Path | str) -> list[Problem]:
