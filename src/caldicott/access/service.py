@@ -98,6 +98,8 @@ def add_user(session: Session, email: str, organisation_code: str, roles: Sequen
     if repository.get_user_by_email(session, email) is not None:
         raise Conflict(f"user {email} already exists")
     display_name = (name or "").strip() or email.split("@")[0]
+    if len(display_name) > 200:
+        raise InvalidInput("a user's name is at most 200 characters")
     user = repository.add_user(session, email, display_name, organisation.id,
                                [r.value for r in parsed])
     return repository.get_user(session, user.id) or user

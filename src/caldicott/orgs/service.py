@@ -34,8 +34,8 @@ def add_organisation(session: Session, code: str, name: str, kind: str) -> Organ
     code = normalise_code(code)
     if not _CODE.match(code):
         raise InvalidInput(f"organisation code {code!r} must be 2-16 letters, digits or '-'")
-    if not name.strip():
-        raise InvalidInput("organisation name must not be empty")
+    if not name.strip() or len(name.strip()) > 200:
+        raise InvalidInput("organisation name must be 1 to 200 characters")
     if kind not in ORGANISATION_KINDS:
         raise InvalidInput(
             f"unknown organisation kind {kind!r}; choose from {', '.join(ORGANISATION_KINDS)}"
