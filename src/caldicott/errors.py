@@ -14,9 +14,10 @@ class CaldicottError(Exception):
     fhir_code: str = "invalid"  # FHIR IssueType
     pds_code: str = "INVALID_VALUE"  # PDS-style error code, for the FHIR edge
 
-    def __init__(self, diagnostics: str) -> None:
+    def __init__(self, diagnostics: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(diagnostics)
         self.diagnostics = diagnostics
+        self.headers = headers or {}
 
 
 class InvalidInput(CaldicottError):

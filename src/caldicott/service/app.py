@@ -83,8 +83,10 @@ def _render(request: Request, status: int, code: str, diagnostics: str,
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CaldicottError)
     async def domain_error(request: Request, error: CaldicottError) -> Response:
-        return _render(request, error.status_code, error.fhir_code, error.diagnostics,
-                       error.pds_code)
+        response = _render(request, error.status_code, error.fhir_code, error.diagnostics,
+                           error.pds_code)
+        response.headers.update(error.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
