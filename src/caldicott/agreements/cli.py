@@ -166,3 +166,36 @@ def replay(
         )
     if report.flipped > show:
         typer.echo(f"  ... and {report.flipped - show} more")
+
+
+@app.command("decide")
+def decide_(
+    agreement: str = typer.Option(..., "--agreement", help="Agreement id"),
+    as_of: str = typer.Option(..., "--as-of", help="The request's date, YYYY-MM-DD"),
+    request: str = typer.Option(
+        ...,
+        "--request",
+        help='The request\'s facts as JSON, e.g. {"channel": "trace", "requester": '
+        '"home-office", "requested_fields": ["name"], "category": "overstayer"}',
+    ),
+    packs_dir: list[Path] = typer.Option([], "--packs-dir", help=_PACKS_DIR_HELP),
+) -> None:
+    """Decide one request (nothing is stored) and explain it in the clauses' words."""
+    import datetime as dt
+    import json
+
+    from caldicott.agreements.core import RequestError, decide, load_packs, request_from_facts
+    from caldicott.agreements.service import find_version
+
+    packs = load_packs(*packs_dir)
+    if agreement not in packs.agreements:
+        find_version(packs, agreement, "")  # raises NotFound naming the known agreements
+    try:
+        day = dt.date.fromisoformat(as_of)
+        facts = json.loads(request)
+    except ValueError as error:
+        raise RequestError(f"bad --as-of or --request: {error}") from error
+    if not isinstance(facts, dict):
+        raise RequestError("--request must be a JSON object")
+    decision = decide(request_from_facts(facts), day, packs.agreements[agreement])
+    typer.echo(decision.explain())

@@ -133,3 +133,41 @@ def test_replay_reports_which_would_flip_and_how_many(
     assert lines[0].endswith("): 2 would flip")
     assert lines[1] == "  permit -> deny: 2"
     assert sum("permit -> deny" in line and "decision " in line for line in lines) == 2
+
+
+def test_decide_explains_a_deny_in_the_clauses_words(run: Run) -> None:
+    facts = (
+        '{"channel": "trace", "requester": "home-office", "requested_fields": ["name"], '
+        '"category": "overstayer", "alternatives_exhausted": true}'
+    )
+    result = run(
+        "agreement",
+        "decide",
+        "--agreement",
+        "tracing-mou",
+        "--as-of",
+        "2018-06-01",
+        "--request",
+        facts,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("DENY under tracing-mou version 2 (")
+    assert (
+        "Unmet — clause 2.2: The person has been convicted of a serious criminal offence "
+        "with a custodial sentence of 12 months or more, or presents a risk to the public."
+    ) in result.stdout
+
+
+def test_decide_with_bad_facts_is_one_line(run: Run) -> None:
+    result = run(
+        "agreement",
+        "decide",
+        "--agreement",
+        "tracing-mou",
+        "--as-of",
+        "2018-06-01",
+        "--request",
+        '{"channel": "trace", "requester": "ho", "requested_fields": "x"}',
+    )
+    assert result.returncode == 2
+    assert result.stderr == "caldicott: requested_fields must be a list of field names\n"

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from caldicott.agreements.core.vocabulary import FIELDS, Channel
+from caldicott.errors import InvalidInput
 
 
-class RequestError(ValueError):
-    """A request that cannot be put to any agreement, with the reason."""
+class RequestError(InvalidInput):
+    """A request that cannot be put to any agreement, with the reason (HTTP 400)."""
 
 
 def date_number(day: dt.date) -> int:
@@ -29,6 +30,20 @@ def date_number(day: dt.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
+def _check_types(request: object, kinds: dict[str, type]) -> None:
+    """Refuse a fact of the wrong type (a bool is not a number; a datetime is not a date)."""
+    for name, kind in kinds.items():
+        value = getattr(request, name)
+        wrong = not isinstance(value, kind)
+        wrong = wrong or (kind is int and isinstance(value, bool))
+        wrong = wrong or (kind is dt.date and isinstance(value, dt.datetime))
+        if wrong:
+            raise RequestError(f"{name} must be {_KIND_NAMES[kind]}, not {value!r}")
+
+
+_KIND_NAMES = {bool: "true or false", int: "a whole number", str: "text", dt.date: "a date"}
+
+
 def _check_fields(fields: frozenset[str]) -> None:
     unknown = sorted(set(fields) - FIELDS)
     if unknown:
@@ -38,14 +53,20 @@ def _check_fields(fields: frozenset[str]) -> None:
 @dataclass(frozen=True, slots=True)
 class _Request:
     channel: ClassVar[Channel]
+    _kinds: ClassVar[dict[str, type]] = {}
 
     requester: str
     requested_fields: frozenset[str]
     patient_restricted: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.requested_fields, str) or not all(
+            isinstance(f, str) for f in self.requested_fields
+        ):
+            raise RequestError("requested_fields must be a list of field names")
         object.__setattr__(self, "requested_fields", frozenset(self.requested_fields))
         _check_fields(self.requested_fields)
+        _check_types(self, {"requester": str, "patient_restricted": bool, **self._kinds})
 
     def channel_context(self, as_of: dt.date) -> dict[str, Any]:
         raise NotImplementedError
@@ -68,6 +89,13 @@ class TraceRequest(_Request):
     """
 
     channel: ClassVar[Channel] = Channel.TRACE
+    _kinds: ClassVar[dict[str, type]] = {
+        "category": str,
+        "deportation_considered": bool,
+        "custodial_sentence_months": int,
+        "risk_to_public": bool,
+        "alternatives_exhausted": bool,
+    }
 
     category: str = "unspecified"  # e.g. overstayer, illegal_entrant, foreign_national_offender
     deportation_considered: bool = False
@@ -97,6 +125,7 @@ class StatusCheckRequest(_Request):
     """
 
     channel: ClassVar[Channel] = Channel.STATUS_CHECK
+    _kinds: ClassVar[dict[str, type]] = {"purpose": str}
 
     purpose: str = "entitlement_to_free_care"
 
@@ -116,10 +145,18 @@ class DebtReferralRequest(_Request):
     """
 
     channel: ClassVar[Channel] = Channel.DEBT_REFERRAL
+    _kinds: ClassVar[dict[str, type]] = {
+        "debt_pence": int,
+        "treatment_date": dt.date,
+        "invoice_date": dt.date,
+        "paid": bool,
+        "instalment_plan_agreed": bool,
+    }
 
+    # The dates have no default: a referral without them must not look 56 years overdue.
+    treatment_date: dt.date = field(kw_only=True)
+    invoice_date: dt.date = field(kw_only=True)
     debt_pence: int = 0
-    treatment_date: dt.date = field(default=dt.date(1970, 1, 1))
-    invoice_date: dt.date = field(default=dt.date(1970, 1, 1))
     paid: bool = False
     instalment_plan_agreed: bool = False
 
@@ -158,10 +195,16 @@ def request_from_facts(facts: dict[str, Any]) -> Request:
     kind = _BY_CHANNEL.get(raw.pop("channel", ""))
     if kind is None:
         raise RequestError(f"unknown channel in {facts!r}")
-    raw["requested_fields"] = frozenset(raw.get("requested_fields", ()))
+    asked = raw.get("requested_fields", ())
+    if not isinstance(asked, list | tuple | set | frozenset):
+        raise RequestError("requested_fields must be a list of field names")
+    raw["requested_fields"] = frozenset(asked)
     for key in ("treatment_date", "invoice_date"):
         if isinstance(raw.get(key), str):
-            raw[key] = dt.date.fromisoformat(raw[key])
+            try:
+                raw[key] = dt.date.fromisoformat(raw[key])
+            except ValueError as error:
+                raise RequestError(f"{key} is not a date: {error}") from error
     try:
         return kind(**raw)  # type: ignore[return-value]
     except TypeError as error:
