@@ -1,4 +1,4 @@
-"""Scoring through Splink itself (DuckDB): the batch path and the reference
+"""Scoring through Splink itself (DuckDB): the batch path, and the reference
 the in-process scorer is measured against.
 
 Term frequencies are the register's, registered with Splink as lookup tables
@@ -10,6 +10,7 @@ joins the lookup tables regardless, so lookups are the path that works.)
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -27,37 +28,48 @@ def _without_tf(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in frame.columns if c.startswith("tf_")])
 
 
-def _linker(model: dict[str, Any], left: pd.DataFrame, right: pd.DataFrame,
-            tf: TermFrequencies) -> Any:
-    from splink import DuckDBAPI, Linker
+class SplinkLinker:
+    """A Splink linker holding the model, the register and its term frequencies.
 
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    db_api = DuckDBAPI()
-    left_sdf = db_api.register(_without_tf(left), dataset_display_name="requests")
-    right_sdf = db_api.register(_without_tf(right), dataset_display_name="register")
-    linker = Linker([left_sdf, right_sdf], dict(model), log_level=None)
-    for column, table in tf.items():
-        lookup = pd.DataFrame({column: list(table), f"tf_{column}": list(table.values())})
-        linker.table_management.register_term_frequency_lookup(
-            db_api.register(lookup, dataset_display_name=f"tf_lookup_{column}"), column)
-    return linker, left_sdf, right_sdf
-
-
-def predict_between(model: dict[str, Any], requests: pd.DataFrame, register: pd.DataFrame,
-                    tf: TermFrequencies,
-                    blocking_rules: Sequence[str] | None = None) -> pd.DataFrame:
-    """Splink's ``predict_between`` of requests (left) against the register (right).
-
-    Returns one row per blocked pair: ``unique_id_l``, ``unique_id_r``,
-    ``nhs_number_r``, ``match_weight``, ``match_probability``.
+    Example:
+        >>> linker = SplinkLinker(model, people_frame(register), tf)    # doctest: +SKIP
+        >>> linker.predict(people_frame(requests)).head()              # doctest: +SKIP
     """
-    linker, left_sdf, right_sdf = _linker(model, requests, register, tf)
-    rules = list(blocking_rules or PREDICTION_BLOCKING_RULES)
-    result = linker.inference.predict_between(
-        left_sdf, right_sdf, link_type="link_only",
-        blocking_rules_to_generate_predictions=rules, warning_mode="never")
-    frame = result.as_pandas_dataframe()
-    return frame
+
+    def __init__(self, model: dict[str, Any], register: pd.DataFrame,
+                 tf: TermFrequencies) -> None:
+        from splink import DuckDBAPI, Linker
+
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        self._db_api = DuckDBAPI()
+        self._chunks = itertools.count()
+        self._register = self._db_api.register(_without_tf(register),
+                                               dataset_display_name="register")
+        self.linker = Linker([self._register], dict(model), log_level=None,
+                             validate_settings=False)
+        for column, table in tf.items():
+            lookup = pd.DataFrame({column: list(table), f"tf_{column}": list(table.values())})
+            self.linker.table_management.register_term_frequency_lookup(
+                self._db_api.register(lookup, dataset_display_name=f"tf_lookup_{column}"),
+                column)
+
+    def predict(self, requests: pd.DataFrame,
+                blocking_rules: Sequence[str] | None = None) -> pd.DataFrame:
+        """``predict_between`` requests (left) and the register (right).
+
+        Returns one row per blocked pair with ``unique_id_l``, ``unique_id_r``,
+        ``nhs_number_r``, ``match_weight`` and ``match_probability``.
+        """
+        left = self._db_api.register(_without_tf(requests),
+                                     dataset_display_name=f"requests_{next(self._chunks)}")
+        result = self.linker.inference.predict_between(
+            left, self._register, link_type="link_only",
+            blocking_rules_to_generate_predictions=list(
+                blocking_rules or PREDICTION_BLOCKING_RULES),
+            warning_mode="never")
+        frame = result.as_pandas_dataframe()
+        result.drop_table_from_database_and_remove_from_cache()
+        return frame
 
 
 def score_pairs(model: dict[str, Any], pairs: Sequence[tuple[Person, Person]],
@@ -68,6 +80,6 @@ def score_pairs(model: dict[str, Any], pairs: Sequence[tuple[Person, Person]],
     ids = [str(i) for i in range(len(pairs))]
     left["unique_id"] = ids
     right["unique_id"] = ids
-    frame = predict_between(model, left, right, tf, ['l."unique_id" = r."unique_id"'])
+    frame = SplinkLinker(model, right, tf).predict(left, ['l."unique_id" = r."unique_id"'])
     by_id = dict(zip(frame["unique_id_l"].astype(str), frame["match_probability"], strict=True))
     return [float(by_id[i]) for i in ids]

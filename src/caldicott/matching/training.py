@@ -37,6 +37,10 @@ PREDICTION_BLOCKING_RULES = [
     'l."k_given_dob" = r."k_family_dob"',
     'l."k_postcode_year" = r."k_postcode_year"',
     'l."k_names_year" = r."k_names_year"',
+    'l."k_family_postcode" = r."k_family_postcode"',
+    'l."k_given_postcode" = r."k_given_postcode"',
+    'l."k_family_postcode" = r."k_given_postcode"',
+    'l."k_given_postcode" = r."k_family_postcode"',
     'l."k_names_district" = r."k_names_district"',
 ]
 
@@ -57,6 +61,8 @@ PINNED_M = {
     ("given_name", "nickname"): 0.01,
     ("birth_date", "day and month transposed"): 0.002,
 }
+# Levels held neutral (m = u): the evidence is counted in another comparison.
+NEUTRAL = {("given_name", "given and family swapped")}
 # No level of a true match is rarer than this: EM on clean training data drives
 # "else" levels to ~0, which would let one typo veto an otherwise certain match.
 M_FLOOR = 0.001
@@ -154,6 +160,11 @@ def pin_extremes(model: dict[str, Any]) -> list[dict[str, Any]]:
                 level["u_probability"] = U_FLOOR
                 pins.append({"comparison": name, "level": label, "parameter": "m=u",
                              "trained": None, "pinned": U_FLOOR})
+                continue
+            if (name, label) in NEUTRAL and trained_u is not None:
+                fixed[index] = trained_u
+                pins.append({"comparison": name, "level": label, "parameter": "m=u",
+                             "trained": trained_m, "pinned": trained_u})
                 continue
             target = PINNED_M.get((name, label))
             if target is not None and (trained_m is None or trained_m < target):

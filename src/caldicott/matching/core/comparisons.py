@@ -96,9 +96,10 @@ def _levenshtein(col: str, distance: int) -> Level:
                  test)
 
 
-# A swap is scored once, in the family-name comparison: were it a level of both
-# comparisons, EM would count the same evidence twice and a swapped pair would
-# outscore an exact one.
+# A swap is scored once, in the family-name comparison. The given-name
+# comparison has the level too, so that a swap does not fall to its "else"
+# level, but training holds it neutral (m = u, weight 0): were it scored in both,
+# the same evidence would count twice and a swap would outscore an exact match.
 _SWAPPED = Level(
     "given and family swapped",
     '"given_name_l" = "family_name_r" AND "family_name_l" = "given_name_r"',
@@ -119,7 +120,7 @@ def _dob_fields_equal(left: Person, right: Person) -> int:
 
 
 GIVEN = Comparison("given_name", "Given name", (
-    _null_level("given_name"), _exact("given_name", tf=True), _NICKNAME,
+    _null_level("given_name"), _exact("given_name", tf=True), _SWAPPED, _NICKNAME,
     _levenshtein("given_name", 1), _jaro_winkler("given_name", 0.92),
     _jaro_winkler("given_name", 0.8), _ELSE))
 
@@ -143,7 +144,8 @@ BIRTH_DATE = Comparison("birth_date", "Date of birth", (
 
 POSTCODE = Comparison("postcode", "Postcode (any known address)", (
     _null_level("postcode"), _exact("postcode", "full postcode", tf=True),
-    _exact("postcode_sector", "sector"), _exact("postcode_district", "district"), _ELSE))
+    _exact("postcode_sector", "sector"), _exact("postcode_district", "district"),
+    _levenshtein("postcode", 1), _ELSE))
 
 SEX = Comparison("sex", "Sex", (_null_level("sex"), _exact("sex"), _ELSE))
 

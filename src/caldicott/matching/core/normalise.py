@@ -11,6 +11,7 @@ real-time index and Splink's blocking rules must propose the same candidates.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -25,6 +26,11 @@ _UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9])([A-Z]{2})$")
 _SEXES = {"male": "male", "m": "male", "female": "female", "f": "female", "other": "other"}
 
 
+def _missing(raw: object) -> bool:
+    """None, NaN (pandas' missing value) or an empty string."""
+    return raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw == ""
+
+
 def normalise_name(raw: str | None) -> str | None:
     """Lower-case, strip accents and everything that is not a letter.
 
@@ -34,7 +40,7 @@ def normalise_name(raw: str | None) -> str | None:
         >>> normalise_name("") is None
         True
     """
-    if raw is None:
+    if _missing(raw):
         return None
     decomposed = unicodedata.normalize("NFKD", str(raw))
     letters = "".join(c for c in decomposed.lower() if "a" <= c <= "z")
@@ -71,7 +77,7 @@ def postcode_parts(raw: str | None) -> tuple[str | None, str | None, str | None]
         >>> postcode_parts("4223")
         ('4223', None, None)
     """
-    if raw is None:
+    if _missing(raw):
         return None, None, None
     compact = re.sub(r"[^A-Za-z0-9]", "", str(raw)).upper()
     if not compact:
@@ -90,7 +96,7 @@ def normalise_birth_date(raw: dt.date | str | None) -> str | None:
         >>> normalise_birth_date("19151111")
         '1915-11-11'
     """
-    if raw is None:
+    if _missing(raw):
         return None
     if isinstance(raw, dt.date):
         return raw.isoformat()
@@ -106,7 +112,7 @@ def normalise_birth_date(raw: dt.date | str | None) -> str | None:
 
 def normalise_sex(raw: str | None) -> str | None:
     """``male``/``female``/``other``; unknown or missing sex is None (not compared)."""
-    if raw is None:
+    if _missing(raw):
         return None
     return _SEXES.get(str(raw).strip().lower())
 
@@ -145,6 +151,8 @@ class Person:
     k_given_dob: str | None
     k_postcode_year: str | None
     k_names_year: str | None
+    k_family_postcode: str | None
+    k_given_postcode: str | None
     k_names_district: str | None
     tf_given_name: float | None = None
     tf_family_name: float | None = None
@@ -156,7 +164,7 @@ class Person:
 
 
 BLOCKING_KEYS = ("k_family_dob", "k_given_dob", "k_postcode_year", "k_names_year",
-                 "k_names_district")
+                 "k_family_postcode", "k_given_postcode", "k_names_district")
 
 
 def normalise_person(record_id: str, given: str | None, family: str | None,
@@ -182,6 +190,7 @@ def normalise_person(record_id: str, given: str | None, family: str | None,
         sex=normalise_sex(sex),
         k_family_dob=_key(sf, dob), k_given_dob=_key(sg, dob),
         k_postcode_year=_key(full, year), k_names_year=_key(sf, sg, year),
+        k_family_postcode=_key(sf, full), k_given_postcode=_key(sg, full),
         k_names_district=_key(sf, sg, district),
     )
 
@@ -192,6 +201,44 @@ def swapped_keys(person: Person) -> dict[str, str | None]:
     The register's ``k_given_dob`` holds soundex(given)|dob; a request whose
     *family* name is the register's given name is found by looking its family
     soundex up there (and vice versa). Splink's batch rule says the same thing
-    in SQL: ``l.k_family_dob = r.k_given_dob``.
+    in SQL: ``l.k_family_dob = r.k_given_dob``. The same holds for the
+    name + postcode keys.
     """
-    return {"k_given_dob": person.k_family_dob, "k_family_dob": person.k_given_dob}
+    return {"k_given_dob": person.k_family_dob, "k_family_dob": person.k_given_dob,
+            "k_given_postcode": person.k_family_postcode,
+            "k_family_postcode": person.k_given_postcode}
+
+
+def from_index(record_id: str, nhs_number: str, given: str | None, family: str | None,
+               given_nicks: str | None, birth_date: str | None, postcode: str | None,
+               sex: str | None, tf_given_name: float | None = None,
+               tf_family_name: float | None = None, tf_postcode: float | None = None) -> Person:
+    """Rebuild a register row from the index's stored (already normalised) values.
+
+    Blocking keys are not needed to score, so they are left out.
+
+    Example:
+        >>> from_index("1", "9990000018", "ann", "lee", "ann|anna", "1990-01-02", "LS1 4AP",
+        ...            None).postcode_district
+        'LS1'
+    """
+    full, sector, district = postcode_parts(postcode)
+    return Person(
+        record_id=record_id, nhs_number=nhs_number, given_name=given, family_name=family,
+        given_nicks=tuple(given_nicks.split("|")) if given_nicks else None,
+        birth_date=birth_date, birth_year=birth_date[:4] if birth_date else None,
+        birth_month=birth_date[5:7] if birth_date else None,
+        birth_day=birth_date[8:] if birth_date else None,
+        postcode=full, postcode_sector=sector, postcode_district=district, sex=sex,
+        k_family_dob=None, k_given_dob=None, k_postcode_year=None, k_names_year=None,
+        k_family_postcode=None, k_given_postcode=None, k_names_district=None,
+        tf_given_name=tf_given_name, tf_family_name=tf_family_name, tf_postcode=tf_postcode)
+
+
+def with_term_frequencies(person: Person, tf: dict[str, dict[str, float]]) -> Person:
+    """The person with the register's term frequencies of its own values."""
+    from dataclasses import replace
+
+    return replace(person, tf_given_name=tf["given_name"].get(person.given_name or ""),
+                   tf_family_name=tf["family_name"].get(person.family_name or ""),
+                   tf_postcode=tf["postcode"].get(person.postcode or ""))

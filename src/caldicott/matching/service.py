@@ -1,0 +1,169 @@
+"""Use cases of the matcher: train a model, rebuild the index, trace a request.
+
+Services never commit; the edge (CLI command, route) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from caldicott.errors import InvalidInput, Unprocessable
+from caldicott.matching import repository
+from caldicott.matching.core.normalise import (
+    Person,
+    normalise_birth_date,
+    normalise_name,
+    normalise_person,
+    with_term_frequencies,
+)
+from caldicott.matching.core.release import ReleaseRule
+from caldicott.matching.core.scorer import Scorer, model_hash
+from caldicott.matching.core.trace import TraceResult, trace
+
+_scorers: dict[tuple[int, str], Scorer] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TraceRequest:
+    """What a tracing request carries (PDS's minimum: family name and date of birth)."""
+
+    given_name: str | None
+    family_name: str
+    birth_date: dt.date
+    postcode: str | None = None
+    sex: str | None = None
+
+
+def check_request(given: str | None, family: str | None, birth_date: str | dt.date | None,
+                  postcode: str | None = None, sex: str | None = None,
+                  today: dt.date | None = None) -> TraceRequest:
+    """Validate a request's fields; raise InvalidInput saying what is wrong.
+
+    Example:
+        >>> check_request("Ann", "Lee", "1990-01-02").family_name
+        'Lee'
+    """
+    if not family or normalise_name(family) is None:
+        raise InvalidInput("family name is missing")
+    if birth_date is None or str(birth_date).strip() == "":
+        raise InvalidInput("date of birth is missing")
+    iso = normalise_birth_date(birth_date)
+    try:
+        born = dt.date.fromisoformat(iso) if iso else None
+    except ValueError:
+        born = None
+    if born is None:
+        raise InvalidInput(f"date of birth {birth_date!s} is not a real date (YYYY-MM-DD)")
+    if born > (today or dt.date.today()):
+        raise InvalidInput(f"date of birth {born.isoformat()} is in the future")
+    if sex is not None and sex not in ("male", "female", "other", "unknown"):
+        raise InvalidInput(f"sex {sex!r} is not one of male, female, other, unknown")
+    return TraceRequest(given or None, family, born, postcode or None, sex)
+
+
+def scorer_for(session: Session, version: int | None = None) -> tuple[int, Scorer]:
+    """The scorer of a model version (the active one by default), cached in process."""
+    if version is None:
+        active = repository.active_model_version(session)
+        if active is None:
+            raise Unprocessable("no trained matching model: run `caldicott model train`")
+        version, sha = active
+    else:
+        row = repository.model_by_version(session, version)
+        if row is None:
+            raise InvalidInput(f"there is no matching model version {version}")
+        sha = row.sha256
+    key = (version, sha)
+    with _lock:
+        scorer = _scorers.get(key)
+    if scorer is None:
+        row = repository.model_by_version(session, version)
+        assert row is not None
+        scorer = Scorer.from_json(row.model_json)
+        with _lock:
+            _scorers[key] = scorer
+    return version, scorer
+
+
+def request_person(request: TraceRequest, record_id: str = "request") -> Person:
+    return normalise_person(record_id, request.given_name, request.family_name,
+                            request.birth_date, request.postcode, request.sex)
+
+
+def trace_request(session: Session, request: TraceRequest,
+                  rule: ReleaseRule | None = None) -> TraceResult:
+    """Trace one request against the register in process.
+
+    Example:
+        >>> request = check_request("Ann", "Lee", "1990-01-02")
+        >>> trace_request(session, request).outcome  # doctest: +SKIP
+        <Outcome.TRACED: 'traced'>
+    """
+    version, scorer = scorer_for(session)
+    person = request_person(request)
+    rows = repository.candidate_rows(session, person)
+    return trace(person, rows, scorer, rule or ReleaseRule(), version)
+
+
+def rebuild_index(session: Session) -> int:
+    """Rebuild the blocking index from the register, with fresh term frequencies."""
+    from caldicott.matching.frames import term_frequencies
+
+    people = list(repository.register_people(session))
+    tf = term_frequencies(people)
+    return repository.replace_index(session, (with_term_frequencies(p, tf) for p in people))
+
+
+@dataclass
+class TrainReport:
+    version: int
+    sha256: str
+    link_type: str
+    register_rows: int
+    lookups: int
+    pins: list[dict[str, Any]]
+    parameters: list[dict[str, Any]]
+    prior_weight: float
+
+
+def train_model(session: Session, lookups_path: Path | None = None, seed: int = 42,
+                max_pairs: float = 5e6) -> TrainReport:
+    """Train on the register (and look-ups), store the model as the next version."""
+    from caldicott.matching.frames import people_frame, term_frequencies
+    from caldicott.matching.training import train
+
+    people = list(repository.register_people(session))
+    if len(people) < 2:
+        raise Unprocessable("the register needs at least two people to train a model")
+    lookups = read_lookups(lookups_path) if lookups_path else None
+    trained = train(people_frame(people), people_frame(lookups) if lookups else None,
+                    seed=seed, max_pairs=max_pairs)
+    model_json = trained.model_json
+    sha = model_hash(model_json)
+    row = repository.save_model(
+        session, model_json=model_json, sha256=sha, pins=trained.pins,
+        link_type=trained.link_type,
+        trained_on=f"register of {len(people)} rows"
+        + (f" and {len(lookups)} look-ups from {lookups_path.name}" if lookups else ""))
+    tf = term_frequencies(people)
+    repository.replace_index(session, (with_term_frequencies(p, tf) for p in people))
+    scorer = Scorer(json.loads(model_json))
+    return TrainReport(row.version, sha, trained.link_type, len(people),
+                       len(lookups) if lookups else 0, trained.pins, scorer.parameters(),
+                       scorer.prior_weight)
+
+
+def read_lookups(path: Path) -> list[Person]:
+    """Read a look-ups CSV (the batch query columns) into normalised people."""
+    from caldicott.matching.batch import read_queries
+
+    return [request_person(q, qid) for qid, q in read_queries(path, strict=False)
+            if isinstance(q, TraceRequest)]
