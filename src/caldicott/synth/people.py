@@ -50,7 +50,14 @@ _DIACRITIC_ORIGINS = {"polish", "romanian", "lithuanian", "turkish", "vietnamese
                       "slovak", "latvian", "spanish", "portuguese", "french", "german", "irish"}
 
 
-_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+def _weighted_digit_sums(weights: tuple[int, int, int]) -> list[int]:
+    return [sum(int(d) * w for d, w in zip(f"{i:03d}", weights, strict=True))
+            for i in range(1000)]
+
+
+# Modulus-11 weighted sums of digits 1-3, 4-6 and 7-9 of an NHS number, tabulated for speed.
+_FIRST = _weighted_digit_sums((10, 9, 8))
+_MIDDLE, _LAST = _weighted_digit_sums((7, 6, 5)), _weighted_digit_sums((4, 3, 2))
 
 
 class NhsNumbers:
@@ -65,19 +72,24 @@ class NhsNumbers:
         rng = Random(f"nhs-{seed}")
         self._step = rng.choice([s for s in range(300_001, 700_000, 2) if s % 5][:5000])
         self._offset = rng.randrange(1_000_000)
-        self._prefix, self._index = 999, 0
+        self._index = 0
+        self._use_prefix(999)
+
+    def _use_prefix(self, prefix: int) -> None:
+        self._prefix, self._prefix_sum = prefix, _FIRST[prefix]
 
     def __next__(self) -> str:
         while True:
             if self._index == 1_000_000:
-                self._prefix, self._index = self._prefix - 1, 0
+                self._use_prefix(self._prefix - 1)
+                self._index = 0
             serial = (self._offset + self._index * self._step) % 1_000_000
             self._index += 1
-            stem = self._prefix * 1_000_000 + serial
-            total = sum(int(d) * w for d, w in zip(str(stem), _WEIGHTS, strict=True))
+            high, low = divmod(serial, 1000)
+            total = self._prefix_sum + _MIDDLE[high] + _LAST[low]
             check = (11 - total % 11) % 11  # modulus 11; 10 means no valid number
             if check < 10:
-                return f"{stem}{check}"
+                return f"{self._prefix}{serial:06d}{check}"
 
     def __iter__(self) -> Iterator[str]:
         return self

@@ -1,11 +1,12 @@
 """Noisy look-ups of a synthetic register, each with its true answer: the test
 bed for matching.
 
-One pass over the register (any size, memory bounded by the number of
-queries) keeps a random sample of people of each kind the scenarios need
-(anyone, movers, the married, people who share name and date of birth with
-someone, twins) and remembers every (given name, family name, date of birth) as
-an 8-byte digest, so a look-up meant to find nobody is checked to find nobody.
+One pass over the register keeps a random sample (at most N each) of the
+people each scenario needs (anyone, movers, the married, people who share
+name and date of birth with someone, twins, accented or compound names…) and
+remembers every (given name, family name, date of birth) as an 8-byte digest,
+so a look-up meant to find nobody is checked to find nobody. Memory is the
+samples plus about 150 bytes a person for the digests.
 
 Then each query picks a scenario: a clean look-up, one noise, or two; a
 namesake or a twin (the other person's record is in the register too); or
