@@ -1,0 +1,44 @@
+"""A hand-set model: the comparisons with m and u written down, not trained.
+
+For tests and demos that must not wait for Splink to train. Values are of the
+size training on synthetic registers gives.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from caldicott.matching.training import settings_dict
+
+_M_U: dict[str, list[tuple[float, float]]] = {
+    "given_name": [(0.80, 0.004), (0.002, 0.002), (0.03, 0.001), (0.06, 0.0006),
+                   (0.03, 0.0004), (0.03, 0.005), (0.048, 0.9880)],
+    "family_name": [(0.80, 0.003), (0.01, 0.00001), (0.08, 0.0008), (0.03, 0.0003),
+                    (0.02, 0.003), (0.06, 0.99289)],
+    "birth_date": [(0.90, 0.0001), (0.02, 0.00001), (0.05, 0.004), (0.03, 0.99589)],
+    "postcode": [(0.60, 0.00003), (0.05, 0.0001), (0.10, 0.0005), (0.01, 0.000003),
+                 (0.24, 0.999367)],
+    "sex": [(0.97, 0.5), (0.03, 0.5)],
+}
+
+
+def handmade_model(prior: float = 1e-5) -> dict[str, Any]:
+    """A complete Splink model (settings with m and u) for the matcher's comparisons.
+
+    Example:
+        >>> handmade_model()["comparisons"][0]["output_column_name"]
+        'given_name'
+    """
+    model = settings_dict("link_only")
+    model["probability_two_random_records_match"] = prior
+    for comparison in model["comparisons"]:
+        values = iter(_M_U[comparison["output_column_name"]])
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level"):
+                level["m_probability"], level["u_probability"] = next(values)
+    return model
+
+
+def handmade_model_json(prior: float = 1e-5) -> str:
+    return json.dumps(handmade_model(prior), indent=2, sort_keys=True)

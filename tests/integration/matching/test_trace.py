@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from caldicott.errors import InvalidInput, Unprocessable
+from caldicott.matching import repository
+from caldicott.matching.batch import trace_file
+from caldicott.matching.core.release import Outcome
+from caldicott.matching.service import check_request, trace_request
+from caldicott.synth.queries import generate_queries
+
+from .factories import fill_register, register_people, special_people
+
+SPECIAL = special_people()
+
+
+@pytest.fixture()
+def register(session: Session) -> Session:
+    fill_register(session, register_people())
+    return session
+
+
+def test_traces_a_person_on_the_register_and_records_the_model_version(
+        register: Session) -> None:
+    result = trace_request(register, check_request("Zanthe", "Quillfeather", "1984-03-12"))
+    assert result.outcome is Outcome.TRACED
+    assert result.nhs_number == SPECIAL["zanthe"].nhs_number
+    assert result.model_version == repository.active_model_version(register)[0]
+    assert [p.comparison for p in result.best.score.parts] == [
+        "given_name", "family_name", "birth_date", "postcode", "sex"]
+
+
+def test_traces_a_person_by_a_previous_name(register: Session) -> None:
+    result = trace_request(register, check_request("Zanthe", "Hollowmere", "1984-03-12",
+                                                   "LS1 4AP"))
+    assert result.nhs_number == SPECIAL["zanthe"].nhs_number
+
+
+def test_traces_a_person_whose_names_are_swapped(register: Session) -> None:
+    result = trace_request(register, check_request("Quillfeather", "Zanthe", "1984-03-12",
+                                                   "LS1 4AP"))
+    assert result.outcome is Outcome.TRACED
+
+
+def test_refuses_release_when_two_candidates_are_close(register: Session) -> None:
+    result = trace_request(register, check_request("Orla", "Brannigan", "1990-05-05"))
+    assert result.outcome is Outcome.TOO_MANY_MATCHES
+    assert result.nhs_number is None
+    assert {c.nhs_number for c in result.candidates[:2]} == {
+        SPECIAL["orla1"].nhs_number, SPECIAL["orla2"].nhs_number}
+
+
+def test_no_trace_for_someone_not_on_the_register(register: Session) -> None:
+    result = trace_request(register, check_request("Quentin", "Oddbody", "2001-09-09"))
+    assert result.outcome is Outcome.NO_TRACE and result.nhs_number is None
+
+
+def test_a_weak_match_is_not_released(register: Session) -> None:
+    # Same family name and date of birth, another given name, no postcode.
+    result = trace_request(register, check_request("Maud", "Quillfeather", "1984-03-12"))
+    assert result.outcome is Outcome.NO_TRACE
+
+
+@pytest.mark.parametrize(("given", "family", "born", "why"), [
+    ("Ann", "", "1990-01-01", "family name is missing"),
+    ("Ann", "Lee", "2999-01-01", "in the future"),
+    ("Ann", "Lee", "1990-02-30", "not a real date"),
+])
+def test_refuses_a_bad_request(given: str, family: str, born: str, why: str) -> None:
+    with pytest.raises(InvalidInput, match=why):
+        check_request(given, family, born)
+
+
+def test_tracing_without_a_trained_model_says_so(session: Session) -> None:
+    with pytest.raises(Unprocessable, match="model train"):
+        trace_request(session, check_request("Ann", "Lee", "1990-01-01"))
+
+
+def test_batch_gives_the_same_outcome_as_real_time(register: Session, tmp_path: Path) -> None:
+    queries = tmp_path / "queries.csv"
+    people = register_people()
+    rows = [q.as_row() for q in generate_queries(people, 80, seed=9)]
+    rows.append({"query_id": "bad", "given_name": "A", "family_name": "", "birth_date": "x",
+                 "postcode": "", "sex": ""})
+    with queries.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "results.csv"
+    report = trace_file(register, queries, out)
+    with out.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        batch = {r["query_id"]: r for r in reader}
+        assert reader.fieldnames == [
+            "query_id", "outcome", "nhs_number", "match_probability", "margin"]
+    assert batch["bad"]["outcome"] == "invalid" and report.invalid == 1
+    for row in rows[:-1]:
+        real_time = trace_request(register, check_request(
+            row["given_name"], row["family_name"], row["birth_date"], row["postcode"] or None,
+            row["sex"] or None))
+        assert (batch[row["query_id"]]["outcome"], batch[row["query_id"]]["nhs_number"]) == (
+            real_time.outcome.value, real_time.nhs_number or ""), row
+    assert report.outcomes["traced"] > 40

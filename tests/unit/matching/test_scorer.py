@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+
+from caldicott.matching.core.normalise import Person, normalise_person, with_term_frequencies
+from caldicott.matching.core.scorer import ModelMismatch, Scorer, probability_from_weight
+from caldicott.matching.frames import term_frequencies
+from caldicott.matching.handmade import handmade_model
+
+REGISTER = [
+    ("Ann", "Lee", "1990-01-02", "LS1 4AP", "female"),
+    ("William", "Smith", "1985-05-06", "M1 1AA", "male"),
+    ("Mohammed", "Khan", "1970-12-11", "B1 2CD", "male"),
+    ("Ann", "Smith", "1990-02-01", "LS1 4AQ", "female"),
+]
+
+
+def _people() -> list[Person]:
+    rows = [normalise_person(str(i), *r, nhs_number=f"n{i}") for i, r in enumerate(REGISTER)]
+    tf = term_frequencies(rows)
+    return [with_term_frequencies(p, tf) for p in rows]
+
+
+def test_weights_add_up_to_the_match_weight() -> None:
+    scorer = Scorer(handmade_model())
+    ann = _people()[0]
+    score = scorer.score(normalise_person("q", "Ann", "Lee", "1990-01-02", "LS1 4AP"), ann)
+    total = score.prior_weight + sum(p.total for p in score.parts)
+    assert score.match_weight == pytest.approx(total, abs=1e-12)
+    assert score.match_probability == probability_from_weight(score.match_weight)
+    assert [p.level for p in score.parts][:4] == ["exact", "exact", "exact", "full postcode"]
+
+
+def test_a_common_name_weighs_less_than_a_rare_one() -> None:
+    scorer = Scorer(handmade_model())
+    people = _people()
+    ann = scorer.score(normalise_person("q", "Ann", "X", None), people[0]).parts[0]
+    khan = scorer.score(normalise_person("q", "Mohammed", "X", None), people[2]).parts[0]
+    assert ann.tf_adjustment < khan.tf_adjustment
+
+
+def test_day_and_month_transposed_has_its_own_level() -> None:
+    scorer = Scorer(handmade_model())
+    score = scorer.score(normalise_person("q", "Ann", "Lee", "1990-02-01"), _people()[0])
+    assert score.parts[2].level == "day and month transposed"
+
+
+def test_refuses_a_model_of_other_comparisons() -> None:
+    model = handmade_model()
+    model["comparisons"][0]["comparison_levels"][1]["sql_condition"] = "1=1"
+    with pytest.raises(ModelMismatch):
+        Scorer(model)
+
+
+def test_probability_is_stable_at_extreme_weights() -> None:
+    assert probability_from_weight(-3000.0) == 0.0
+    assert probability_from_weight(3000.0) == 1.0
+
+
+def test_matches_splink_on_pairs_of_every_kind() -> None:
+    from caldicott.matching.splink_scoring import score_pairs
+
+    people = _people()
+    tf = term_frequencies(people)
+    rng = random.Random(3)
+    requests = [normalise_person("q1", "Bill", "Smith", "1985-06-05", "M1 1AB"),
+                normalise_person("q2", "Lee", "Ann", "1990-01-02", None, "female"),
+                normalise_person("q3", "Anne", "Lea", "1991-01-02", "LS1 4ZZ"),
+                normalise_person("q4", None, "Khan", "1970-11-12", "B1 2CD")]
+    pairs = [(with_term_frequencies(q, tf), rng.choice(people)) for q in requests * 5]
+    pairs += [(q, p) for q in requests for p in people]
+    model = handmade_model(prior=1e-3)
+    theirs = score_pairs(model, pairs, tf)
+    ours = [Scorer(json.loads(json.dumps(model))).score(a, b).match_probability
+            for a, b in pairs]
+    assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) <= 1e-9
+    assert any(0.01 < p < 0.99 for p in theirs) and not any(math.isnan(p) for p in ours)

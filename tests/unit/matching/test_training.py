@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from caldicott.matching.handmade import handmade_model
+from caldicott.matching.training import M_FLOOR, U_FLOOR, pin_extremes
+
+
+def _level(model: dict, comparison: str, label: str) -> dict:
+    for c in model["comparisons"]:
+        if c["output_column_name"] == comparison:
+            return next(lv for lv in c["comparison_levels"] if lv["label_for_charts"] == label)
+    raise KeyError(comparison)
+
+
+def test_pins_a_level_em_drove_to_zero_and_renormalises() -> None:
+    model = handmade_model()
+    _level(model, "birth_date", "day and month transposed")["m_probability"] = 1e-9
+    pins = pin_extremes(model)
+    assert any(p["level"] == "day and month transposed" for p in pins)
+    levels = [lv for c in model["comparisons"] if c["output_column_name"] == "birth_date"
+              for lv in c["comparison_levels"] if not lv.get("is_null_level")]
+    assert abs(sum(lv["m_probability"] for lv in levels) - 1.0) < 1e-12
+    assert _level(model, "birth_date", "day and month transposed")["m_probability"] == 0.002
+
+
+def test_a_level_never_seen_is_neutral_not_a_guess() -> None:
+    model = handmade_model()
+    for label in ("exact", "else"):
+        level = _level(model, "sex", label)
+        level["m_probability"] = level["u_probability"] = None
+    pin_extremes(model)
+    for label in ("exact", "else"):
+        level = _level(model, "sex", label)
+        assert level["m_probability"] == level["u_probability"] == U_FLOOR
+
+
+def test_the_given_name_swap_level_carries_no_weight() -> None:
+    model = handmade_model()
+    pin_extremes(model)
+    level = _level(model, "given_name", "given and family swapped")
+    assert level["m_probability"] == level["u_probability"]
+
+
+def test_floors_an_else_level_em_drove_to_zero() -> None:
+    model = handmade_model()
+    _level(model, "postcode", "else")["m_probability"] = 0.0
+    pin_extremes(model)
+    assert _level(model, "postcode", "else")["m_probability"] == M_FLOOR
