@@ -21,10 +21,10 @@ from caldicott.agreements.core import (
     Request,
     RequestError,
     decide,
-    decide_under,
     load_packs,
     request_from_facts,
 )
+from caldicott.agreements.core.decide import OutcomeCache
 from caldicott.agreements.models import AgreementDecisionRow
 from caldicott.errors import NotFound
 
@@ -124,6 +124,7 @@ def replay(
     target = find_version(packs, agreement, version)
     scope = agreement if decisions_of == "" else decisions_of
     report = ReplayReport(agreement, version, target.content_hash)
+    cache = OutcomeCache(target)
     rows = repository.iter_decisions_for_replay(
         session, agreement=scope, channels=[c.value for c in target.channels]
     )
@@ -133,7 +134,7 @@ def replay(
         except RequestError:
             report.unreadable += 1
             continue
-        now = decide_under(request, row.as_of, target, explain=False).outcome.value
+        now = cache.outcome(request, row.as_of).value
         report.replayed += 1
         if now != row.outcome:
             report.flips.append(

@@ -25,6 +25,7 @@ from caldicott.agreements.core import (
     decide_under,
     load_packs,
 )
+from caldicott.agreements.core.decide import OutcomeCache
 
 PACKS = load_packs().agreements
 SHIPPED = [v for a in PACKS.values() for v in a.versions]
@@ -153,3 +154,17 @@ def test_decide_by_date_keeps_the_same_guarantee(
     version = pack.version_on(as_of)
     allowed = version.allowed_fields if version else frozenset()
     _assert_safe(decision.released_fields, allowed, request.patient_restricted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(requests, DAYS), min_size=1, max_size=8),
+    version=st.one_of(st.sampled_from(SHIPPED), synthetic_versions()),
+)
+def test_replay_cache_gives_the_outcome_decide_gives(
+    pairs: list[tuple[TraceRequest | StatusCheckRequest | DebtReferralRequest, dt.date]],
+    version: AgreementVersion,
+) -> None:
+    cache = OutcomeCache(version)
+    for request, as_of in pairs + pairs:
+        assert cache.outcome(request, as_of) is decide_under(request, as_of, version).outcome

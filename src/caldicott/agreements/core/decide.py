@@ -7,6 +7,7 @@ Pure: no database, no clock. The caller supplies the versions (from
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -191,3 +192,58 @@ def _nearest_unmet(version: AgreementVersion, held: set[str]) -> list[UnmetCondi
             label = rules[0] if several and clause.rule else None
             result.append(UnmetCondition(clause.id, clause.text, label))
     return result
+
+
+_CONTEXT_ATTRIBUTE = re.compile(r"context\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class OutcomeCache:
+    """Outcomes under one version, remembered by the facts the version actually reads.
+
+    Replay re-decides many requests that look the same to a version (the same
+    category, the same sentence, the same fields). A Cedar decision is a pure
+    function of the policies and the request, so two requests that agree on
+    every context attribute the version's clauses mention (and on the fields
+    asked for) get the same outcome; the second is answered from memory.
+
+    Example:
+        >>> from caldicott.agreements.core import load_packs, TraceRequest
+        >>> cache = OutcomeCache(load_packs().agreements["tracing-mou"].versions[1])
+        >>> ask = TraceRequest("home-office", frozenset({"name"}), category="overstayer")
+        >>> [cache.outcome(ask, dt.date(2017, 6, day)).value for day in (1, 2)]
+        ['deny', 'deny']
+        >>> cache.misses
+        1
+    """
+
+    def __init__(self, version: AgreementVersion) -> None:
+        self.version = version
+        expressions = [c.requires or "" for c in version.clauses]
+        expressions += [c.forbids or "" for c in version.clauses]
+        self._reads = sorted({m for e in expressions for m in _CONTEXT_ATTRIBUTE.findall(e)})
+        self._reads_principal = any("principal" in e for e in expressions)
+        self._seen: dict[tuple[Any, ...], Outcome] = {}
+        self.misses = 0
+
+    def _key(self, request: Request, as_of: dt.date) -> tuple[Any, ...]:
+        context = _context(request, as_of, request.requested_fields)
+        # A request on another channel lacks some attributes: it is denied before Cedar.
+        values = [context.get(name) for name in self._reads]
+        facts = tuple(tuple(v) if isinstance(v, list) else v for v in values)
+        requester = request.requester if self._reads_principal else ""
+        return (
+            request.channel,
+            requester,
+            request.requested_fields,
+            request.patient_restricted,
+            facts,
+        )
+
+    def outcome(self, request: Request, as_of: dt.date) -> Outcome:
+        key = self._key(request, as_of)
+        found = self._seen.get(key)
+        if found is None:
+            self.misses += 1
+            found = decide_under(request, as_of, self.version, explain=False).outcome
+            self._seen[key] = found
+        return found
