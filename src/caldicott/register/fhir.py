@@ -332,9 +332,13 @@ def _ndjson_patients(path: Path) -> Iterator[tuple[int, dict[str, Any] | Excepti
 
 
 def _why(error: Exception) -> str:
+    """The first line of a parser's complaint, printable (yajl quotes the bad bytes)."""
     if isinstance(error, UnicodeDecodeError):
         return "not UTF-8 text"
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
+    raw = error.args[0] if error.args else ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return "".join(c for c in first if c.isprintable())[:120]
 
 
 def _bundle_patients(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
