@@ -1,0 +1,1 @@
+"""Trace requests end to end: intake, decision, trace, review, minimal release."""

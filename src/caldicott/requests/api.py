@@ -1,0 +1,206 @@
+"""HTTP routes of trace requests. Each route owns its transactions; every one checks
+role and organisation. Errors are FHIR OperationOutcomes (see ``caldicott.errors``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Header, Path, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
+
+from caldicott.access.core.policy import can
+from caldicott.access.core.roles import Action
+from caldicott.access.deps import CurrentUser, ensure
+from caldicott.errors import Conflict, NotFound, Unprocessable
+from caldicott.requests import batch_io, repository, service, views, worker
+from caldicott.requests.core.states import STATUSES
+from caldicott.requests.schemas import (
+    CATEGORIES,
+    BatchOut,
+    ReviewIn,
+    TraceRequestIn,
+    TraceRequestOut,
+    TraceRequestPage,
+)
+from caldicott.service.deps import SessionDep, SettingsDep
+
+
+@asynccontextmanager
+async def _finish_interrupted(app: FastAPI) -> AsyncIterator[None]:
+    """At start-up, finish in the background whatever a crash left half done."""
+    sessions, settings = getattr(app.state, "sessions", None), getattr(app.state, "settings", None)
+    if sessions is not None and settings is not None:
+        threading.Thread(target=_recover, args=(sessions, settings), daemon=True,
+                         name="trace-request-recovery").start()
+    yield
+
+
+def _recover(sessions: Any, settings: Any) -> None:
+    try:
+        worker.process_pending(sessions, settings)
+    except Exception:  # a missing table on a fresh database must not stop start-up
+        worker.log.exception("could not finish interrupted trace requests")
+
+
+router = APIRouter(prefix="/api/trace-requests", tags=["trace requests"],
+                   lifespan=_finish_interrupted)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": f"{text} (FHIR OperationOutcome)"} for code, text in {
+        400: "Bad input", 401: "Missing or invalid API token",
+        403: "Your role or organisation may not do this", 404: "No such request you may see",
+        409: "Conflict with the request's current state or an earlier Idempotency-Key",
+        422: "Invalid request"}.items()}
+RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
+                                              max_length=180, pattern=r"^[\x21-\x7e]+$")]
+
+
+def _view(request: Request, principal: CurrentUser, request_id: int) -> TraceRequestOut:
+    with request.app.state.sessions() as session, session.begin():
+        row = views.visible(session, principal, request_id)
+        return views.render(session, principal, [row])[0]
+
+
+@router.post("", status_code=201, response_model=TraceRequestOut, responses={
+    200: {"description": "A retry with the same Idempotency-Key: the request as it stands",
+          "model": TraceRequestOut}, **_ERRORS})
+def submit(item: TraceRequestIn, principal: CurrentUser, session: SessionDep,
+           settings: SettingsDep, request: Request, response: Response,
+           idempotency_key: IdempotencyKey = None) -> TraceRequestOut:
+    """Submit one tracing request; it is decided and traced before this returns."""
+    try:
+        with session.begin():
+            row, created = service.submit(session, settings, principal, item, idempotency_key)
+            request_id = row.id
+    except IntegrityError:  # a concurrent retry with the same key won the insert
+        if idempotency_key is None:
+            raise
+        with session.begin():
+            row, created = service.submit(session, settings, principal, item, idempotency_key)
+            request_id = row.id
+    if created:
+        worker.process_request(request.app.state.sessions, settings, request_id)
+    else:
+        response.status_code = 200
+    return _view(request, principal, request_id)
+
+
+@router.post("/batch", status_code=202, response_model=BatchOut, responses=_ERRORS,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {
+                     "type": "object", "required": ["requests"], "additionalProperties": False,
+                     "properties": {"requests": {
+                         "type": "array", "minItems": 1, "maxItems": 10000,
+                         "items": {"$ref": "#/components/schemas/TraceRequestIn"}}}}},
+                 "text/csv": {"schema": {"type": "string"}}}}})
+async def submit_batch(request: Request, principal: CurrentUser, settings: SettingsDep,
+                       background: BackgroundTasks,
+                       idempotency_key: IdempotencyKey = None) -> BatchOut:
+    """Submit up to 10,000 requests as JSON or CSV; all are received, or none.
+
+    They are decided and traced in the background; follow them with
+    ``GET /api/trace-requests?batch_id=...``.
+    """
+    ensure(can(principal, Action.SUBMIT_REQUEST, principal.organisation_id))
+    body = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("text/csv", "application/csv"):
+        items = batch_io.from_csv(body)
+    elif kind in ("application/json", ""):
+        items = batch_io.from_json(body)
+    else:
+        raise Unprocessable(f"send application/json or text/csv, not {kind}")
+    from starlette.concurrency import run_in_threadpool
+
+    batch_id, ids, created = await run_in_threadpool(
+        _receive_batch, request, principal, settings, items, idempotency_key)
+    if created:
+        background.add_task(worker.process_many, request.app.state.sessions, settings, ids)
+    return BatchOut(batch_id=batch_id, accepted=len(ids), request_ids=ids)
+
+
+def _receive_batch(request: Request, principal: CurrentUser, settings: SettingsDep,
+                   items: list[TraceRequestIn],
+                   key: str | None) -> tuple[str, list[int], bool]:
+    try:
+        with request.app.state.sessions() as session, session.begin():
+            return service.submit_batch(session, settings, principal, items, key)
+    except IntegrityError:
+        if key is None:
+            raise
+        with request.app.state.sessions() as session, session.begin():
+            return service.submit_batch(session, settings, principal, items, key)
+
+
+@router.get("", response_model=TraceRequestPage, responses=_ERRORS)
+def list_requests(
+    principal: CurrentUser, session: SessionDep,
+    status: Annotated[Literal[STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
+    batch_id: Annotated[str | None, Query(max_length=40, pattern=r"^[0-9a-f]+$")] = None,
+    category: Annotated[Literal[CATEGORIES] | None, Query()] = None,  # type: ignore[valid-type]
+    organisation: Annotated[str | None, Query(max_length=16,
+                                              pattern=r"^[A-Za-z0-9-]+$")] = None,
+    request_date_from: dt.date | None = None, request_date_to: dt.date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> TraceRequestPage:
+    """Requests you may see, newest first; an officer sees only their organisation's."""
+    ensure(can(principal, Action.READ_REQUEST))
+    with session.begin():
+        org_id = None
+        if organisation is not None:
+            org_id = repository.organisation_id(session, organisation)
+            if org_id is None:
+                raise NotFound(f"unknown organisation {organisation!r}")
+        if not can(principal, Action.READ_REQUEST, -1):  # own organisation only
+            if org_id not in (None, principal.organisation_id):
+                raise NotFound(f"no requests of {organisation} that you may see")
+            org_id = principal.organisation_id
+        total, rows = repository.search(session, repository.ListFilter(
+            organisation_id=org_id, status=status, batch_id=batch_id, category=category,
+            received_from=request_date_from, received_to=request_date_to, limit=limit,
+            offset=offset))
+        return TraceRequestPage(total=total, items=views.render(session, principal, rows))
+
+
+@router.get("/{request_id}", response_model=TraceRequestOut, responses=_ERRORS)
+def get_request(request_id: RequestId, principal: CurrentUser, session: SessionDep
+                ) -> TraceRequestOut:
+    """One request: its decision (with the clauses), trace, review and what was released."""
+    with session.begin():
+        row = views.visible(session, principal, request_id)
+        return views.render(session, principal, [row])[0]
+
+
+@router.post("/{request_id}/review", response_model=TraceRequestOut, responses=_ERRORS)
+def review_request(request_id: RequestId, body: ReviewIn, principal: CurrentUser,
+                   session: SessionDep, settings: SettingsDep) -> TraceRequestOut:
+    """A reviewer approves (releasing the minimal Patient) or refuses, with a reason.
+
+    Nobody approves a release they requested or traced.
+    """
+    ensure(can(principal, Action.REVIEW_RELEASE))
+    with session.begin():
+        views.visible(session, principal, request_id)
+        row = service.review(session, settings, principal, request_id,
+                             body.decision == "approve", body.reason)
+        return views.render(session, principal, [row])[0]
+
+
+@router.post("/{request_id}/trace", response_model=TraceRequestOut, responses=_ERRORS)
+def retrace_request(request_id: RequestId, principal: CurrentUser, session: SessionDep,
+                    settings: SettingsDep, request: Request) -> TraceRequestOut:
+    """A tracer runs the trace again (a request awaiting review, or one still pending)."""
+    ensure(can(principal, Action.RUN_TRACE))
+    with session.begin():
+        row = views.visible(session, principal, request_id)
+        if row.status not in ("permitted", "awaiting_review"):
+            raise Conflict(f"trace request {request_id} is {row.status}; only a permitted "
+                           "request or one awaiting review can be traced")
+        service.trace_step(session, settings, request_id, tracer=principal)
+    return _view(request, principal, request_id)

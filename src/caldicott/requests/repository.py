@@ -1,0 +1,138 @@
+"""Every query of the trace-request lifecycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from caldicott.access.models import UserRow
+from caldicott.orgs.models import OrganisationRow
+from caldicott.requests.core.states import Status, is_closed, sources_of
+from caldicott.requests.models import TraceReleaseRow, TraceRequestRow
+
+
+def get(session: Session, request_id: int) -> TraceRequestRow | None:
+    return session.get(TraceRequestRow, request_id)
+
+
+def by_idempotency_key(session: Session, user_id: int, key: str) -> TraceRequestRow | None:
+    return session.scalars(select(TraceRequestRow).where(
+        TraceRequestRow.requested_by == user_id,
+        TraceRequestRow.idempotency_key == key)).one_or_none()
+
+
+def batch_ids(session: Session, batch_id: str) -> list[int]:
+    return list(session.scalars(select(TraceRequestRow.id).where(
+        TraceRequestRow.batch_id == batch_id).order_by(TraceRequestRow.id)))
+
+
+def add_all(session: Session, rows: Sequence[TraceRequestRow]) -> None:
+    session.add_all(rows)
+    session.flush()
+
+
+def advance(session: Session, request_id: int, target: Status, **values: Any) -> bool:
+    """Move a request to ``target`` only if it is in a status that may lead there.
+
+    Returns False (and changes nothing) when another worker got there first:
+    the caller then rolls back its transaction, ledger entry included.
+    """
+    now = dt.datetime.now(dt.UTC)
+    values = {"status": target.value, "status_changed_at": now, **values}
+    if is_closed(target):
+        values["closed_at"] = now
+    result = session.execute(
+        update(TraceRequestRow)
+        .where(TraceRequestRow.id == request_id,
+               TraceRequestRow.status.in_(sources_of(target)))
+        .values(**values)
+        .execution_options(synchronize_session=False))
+    moved = result.rowcount == 1  # type: ignore[attr-defined]
+    if moved:
+        session.expire_all()
+    return moved
+
+
+def add_release(session: Session, row: TraceReleaseRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def release_of(session: Session, request_id: int) -> TraceReleaseRow | None:
+    return session.get(TraceReleaseRow, request_id)
+
+
+def releases_of(session: Session, request_ids: Sequence[int]) -> dict[int, TraceReleaseRow]:
+    if not request_ids:
+        return {}
+    rows = session.scalars(select(TraceReleaseRow).where(
+        TraceReleaseRow.request_id.in_(request_ids)))
+    return {r.request_id: r for r in rows}
+
+
+def organisation_codes(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(OrganisationRow.id, OrganisationRow.code)
+                           .where(OrganisationRow.id.in_(ids)))
+    return {int(i): str(c) for i, c in rows}
+
+
+def organisation_id(session: Session, code: str) -> int | None:
+    return session.scalars(select(OrganisationRow.id).where(
+        OrganisationRow.code == code.strip().upper())).one_or_none()
+
+
+def user_exists(session: Session, user_id: int) -> bool:
+    return session.get(UserRow, user_id) is not None
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    organisation_id: int | None = None
+    status: str | None = None
+    batch_id: str | None = None
+    category: str | None = None
+    received_from: dt.date | None = None
+    received_to: dt.date | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def search(session: Session, wanted: ListFilter) -> tuple[int, list[TraceRequestRow]]:
+    """A page of requests matching ``wanted``, newest first, and how many match."""
+    conditions: list[Any] = []
+    if wanted.organisation_id is not None:
+        conditions.append(TraceRequestRow.organisation_id == wanted.organisation_id)
+    if wanted.status is not None:
+        conditions.append(TraceRequestRow.status == wanted.status)
+    if wanted.batch_id is not None:
+        conditions.append(TraceRequestRow.batch_id == wanted.batch_id)
+    if wanted.category is not None:
+        conditions.append(TraceRequestRow.category == wanted.category)
+    if wanted.received_from is not None:
+        conditions.append(TraceRequestRow.request_date >= wanted.received_from)
+    if wanted.received_to is not None:
+        conditions.append(TraceRequestRow.request_date <= wanted.received_to)
+    total = session.scalar(select(func.count()).select_from(TraceRequestRow).where(*conditions))
+    rows = session.scalars(select(TraceRequestRow).where(*conditions)
+                           .order_by(TraceRequestRow.id.desc())
+                           .limit(wanted.limit).offset(wanted.offset))
+    return int(total or 0), list(rows)
+
+
+def ids_in(session: Session, statuses: Sequence[str], limit: int = 1000) -> list[int]:
+    return list(session.scalars(select(TraceRequestRow.id)
+                                .where(TraceRequestRow.status.in_(statuses))
+                                .order_by(TraceRequestRow.id).limit(limit)))
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(TraceRequestRow.status, func.count())
+                           .group_by(TraceRequestRow.status))
+    return {str(s): int(n) for s, n in rows}

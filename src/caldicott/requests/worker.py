@@ -1,0 +1,76 @@
+"""Moving requests along without a person: decide, then trace, each step its own transaction.
+
+This is an edge (it owns transactions). It runs after a request is received,
+in the background after a batch, and at start-up and from
+``caldicott trace-request process`` to finish whatever a crash interrupted.
+A step that loses a race (:class:`StepLost`) or cannot run yet (no trained
+model) leaves the request where it is, in exactly one status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.orm import Session
+
+from caldicott.errors import CaldicottError
+from caldicott.requests import repository, service
+from caldicott.requests.core.states import Status
+from caldicott.settings import Settings
+
+log = logging.getLogger(__name__)
+Sessions = Callable[[], Session]
+
+
+def _step(sessions: Sessions, run: Callable[[Session], Status | None]) -> Status | None:
+    with sessions() as session:
+        try:
+            with session.begin():
+                return run(session)
+        except service.StepLost:
+            return None
+
+
+def process_request(sessions: Sessions, settings: Settings, request_id: int,
+                    today: dt.date | None = None) -> None:
+    """Decide and trace one request, as far as it can go without a reviewer.
+
+    Example:
+        >>> process_request(app.state.sessions, settings, 42)  # doctest: +SKIP
+    """
+    try:
+        _step(sessions, lambda s: service.decide_step(s, settings, request_id, today))
+        _step(sessions, lambda s: service.trace_step(s, settings, request_id))
+    except CaldicottError as error:  # e.g. no trained model yet: the request waits
+        log.warning("trace request %s left pending: %s", request_id, error.diagnostics)
+
+
+def process_many(sessions: Sessions, settings: Settings, request_ids: Iterable[int]) -> None:
+    for request_id in request_ids:
+        process_request(sessions, settings, request_id)
+
+
+def process_pending(sessions: Sessions, settings: Settings, today: dt.date | None = None,
+                    page: int = 500) -> Counter[str]:
+    """Finish every request left received, permitted or queued; count where they ended.
+
+    Example:
+        >>> process_pending(sessions, settings)  # doctest: +SKIP
+        Counter({'awaiting_review': 12, 'refused': 3})
+    """
+    pending = (Status.RECEIVED.value, Status.PERMITTED.value, Status.QUEUED.value)
+    last = 0
+    while True:
+        with sessions() as session:
+            ids = [i for i in repository.ids_in(session, pending, limit=100_000) if i > last]
+        ids = ids[:page]
+        if not ids:
+            break
+        for request_id in ids:
+            process_request(sessions, settings, request_id, today)
+        last = ids[-1]
+    with sessions() as session:
+        return Counter(repository.count_by_status(session))
