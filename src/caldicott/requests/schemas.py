@@ -35,7 +35,9 @@ def _optional_printable(value: str | None) -> str | None:
 
 
 Text = Annotated[str, AfterValidator(_printable)]
-OptionalText = Annotated[str | None, AfterValidator(_optional_printable)]
+Short = Annotated[str, Field(max_length=10)]
+Name = Annotated[str, Field(max_length=100)]
+Line = Annotated[str, Field(max_length=200)]
 
 
 class TraceRequestIn(BaseModel):
@@ -48,12 +50,12 @@ class TraceRequestIn(BaseModel):
         "justification": "Previously in contact; cannot now be located.",
         "alternatives_exhausted": True, "request_date": "2017-06-01"}]})
 
-    given_name: Annotated[OptionalText, Field(max_length=100)] = None
+    given_name: Annotated[Name | None, AfterValidator(_optional_printable)] = None
     family_name: Annotated[Text, Field(min_length=1, max_length=100)]
     birth_date: dt.date
     sex: Literal["male", "female", "other", "unknown"] | None = None
-    postcode: Annotated[OptionalText, Field(max_length=10)] = None
-    address_line: Annotated[OptionalText, Field(max_length=200)] = Field(
+    postcode: Annotated[Short | None, AfterValidator(_optional_printable)] = None
+    address_line: Annotated[Line | None, AfterValidator(_optional_printable)] = Field(
         None, description="First line of the last known address, as the requester knows it")
     purpose: Annotated[Text, Field(min_length=1, max_length=100)]
     category: Category

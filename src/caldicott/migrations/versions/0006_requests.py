@@ -69,7 +69,8 @@ def upgrade() -> None:
         sa.Column("review_decision", sa.String(length=10), nullable=True),
         sa.Column("review_reason", sa.Text(), nullable=True),
         sa.CheckConstraint(
-            "status IN ('received', 'queued', 'permitted', 'awaiting_review', 'released', 'refused', 'no_trace', 'too_many_matches')",
+            "status IN ('received', 'queued', 'permitted', 'awaiting_review', 'released', "
+            "'refused', 'no_trace', 'too_many_matches')",
             name=op.f("ck_trace_request_status"),
         ),
         sa.CheckConstraint(
