@@ -91,6 +91,7 @@ class ReplayReport:
     content_hash: str
     replayed: int = 0
     unreadable: int = 0
+    evaluated: int = 0  # distinct policy inputs actually put to Cedar (the rest were remembered)
     flips: list[Flip] = field(default_factory=list)
     changes: Counter[str] = field(default_factory=Counter)
 
@@ -141,4 +142,5 @@ def replay(
                 Flip(row.id, row.as_of, row.channel, row.agreement, row.version, row.outcome, now)
             )
             report.changes[f"{row.outcome} -> {now}"] += 1
+    report.evaluated = cache.misses
     return report
