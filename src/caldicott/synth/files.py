@@ -33,7 +33,11 @@ def read_people(path: Path) -> Iterator[PatientRecord]:
         yield from _checked(path, fhir_observations(path))
         return
     with path.open("rb") as binary:
-        yield from _checked(path, csv_observations(binary))
+        observations = csv_observations(binary)
+        try:
+            yield from _checked(path, observations)
+        finally:
+            observations.close()  # let the reader finish while the file is still open
 
 
 def _checked(path: Path, observations: Iterator[Observation]) -> Iterator[PatientRecord]:

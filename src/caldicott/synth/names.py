@@ -15,11 +15,21 @@ whose tracing the seeds are about (recent migrants), not a census.
 from __future__ import annotations
 
 import importlib
+import re
 from bisect import bisect
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
 from random import Random
+
+# What the register accepts as a name (records.check_record): letters of any
+# script and the joiners real names use. Faker's lists hold a stray or two.
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '\u2019.-])*$")
+
+
+def is_name(text: str) -> bool:
+    """Whether the register would accept ``text`` as a name."""
+    return bool(_NAME.match(text))
 
 
 class Weighted:
@@ -51,8 +61,8 @@ def _faker(locale: str, attribute: str) -> list[str]:
     provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
     if not hasattr(provider, attribute):  # ungendered list (lt_LT): split on the ending
         female = attribute.endswith("female")
-        return [n for n in provider.first_names if n.endswith(("a", "ė")) == female]
-    return [name for name in getattr(provider, attribute) if name.isprintable()]
+        return [n for n in provider.first_names if n.endswith(("a", "ė")) == female and is_name(n)]
+    return [name for name in getattr(provider, attribute) if is_name(name)]
 
 
 # --- hand lists: origins Faker lacks in Latin script -----------------------------
@@ -173,24 +183,22 @@ def _locale_origin(name: str, given_locale: str, family_locale: str | None = Non
 
 def _british() -> Origin:
     provider = importlib.import_module("faker.providers.person.en_GB").Provider
-    surnames = dict(provider.last_names)
-    return Origin("british", zipf(list(provider.first_names_male)),
-                  zipf(list(provider.first_names_female)),
+    surnames = {name: weight for name, weight in provider.last_names.items() if is_name(name)}
+    return Origin("british", zipf(_faker("en_GB", "first_names_male")),
+                  zipf(_faker("en_GB", "first_names_female")),
                   Weighted(list(surnames), list(surnames.values())), migrant=False)
 
 
 def _polish() -> Origin:
-    provider = importlib.import_module("faker.providers.person.pl_PL").Provider
-    family = list(provider.male_last_names) + list(provider.unisex_last_names)
+    family = _faker("pl_PL", "male_last_names") + _faker("pl_PL", "unisex_last_names")
     feminine = {n: n[:-1] + "a" for n in family if n.endswith(("ski", "cki", "dzki"))}
-    return Origin("polish", Weighted(list(provider.first_names_male)),
-                  Weighted(list(provider.first_names_female)), Weighted(family), True, feminine)
+    return Origin("polish", Weighted(_faker("pl_PL", "first_names_male")),
+                  Weighted(_faker("pl_PL", "first_names_female")), Weighted(family), True, feminine)
 
 
 def _chinese() -> Origin:
-    provider = importlib.import_module("faker.providers.person.zh_CN").Provider
-    given = Weighted(list(provider.first_romanized_names))
-    return Origin("chinese", given, given, Weighted(list(provider.last_romanized_names)), True)
+    given = Weighted(_faker("zh_CN", "first_romanized_names"))
+    return Origin("chinese", given, given, Weighted(_faker("zh_CN", "last_romanized_names")), True)
 
 
 def _nigerian() -> Origin:

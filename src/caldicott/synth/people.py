@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from random import Random
 
 from caldicott.register.records import Address, GPPractice, PatientRecord, PreviousName
-from caldicott.synth.names import Origin, Weighted, origins
+from caldicott.synth.names import Origin, Weighted, is_name, origins
 from caldicott.synth.places import (
     AREA_BY_CODE,
     AREA_CHOICE,
@@ -146,7 +146,9 @@ def _given_name(origin: Origin, sex: str, rng: Random) -> str:
 
 def _ascii(origin: Origin, rng: Random, *names: str) -> tuple[str, ...]:
     if origin.name in _DIACRITIC_ORIGINS and rng.random() < 0.4:
-        return tuple(strip_accents(n) for n in names)
+        stripped = tuple(strip_accents(n) for n in names)
+        if all(is_name(n) for n in stripped):
+            return stripped
     return names
 
 

@@ -15,7 +15,8 @@ from caldicott.register.csv_io import write_register_csv
 from caldicott.register.records import PatientRecord, check_record, normalise_postcode
 from caldicott.synth import generate_people
 from caldicott.synth.files import read_people
-from caldicott.synth.people import AS_OF, NhsNumbers
+from caldicott.synth.names import is_name, origins
+from caldicott.synth.people import AS_OF, NhsNumbers, strip_accents
 from caldicott.synth.places import NO_FIXED_ABODE
 
 
@@ -153,3 +154,12 @@ def test_register_csv_reads_back_as_the_same_people(tmp_path: Path) -> None:
     path = tmp_path / "register.csv"
     assert write_register_csv(people, path) == 300
     assert list(read_people(path)) == people
+
+
+def test_every_name_the_generator_can_draw_is_one_the_register_accepts() -> None:
+    table, _ = origins()
+    for origin in table:
+        names = [*origin.male._items, *origin.female._items, *origin.family._items,
+                 *(origin.female_family or {}).values()]
+        refused = [n for n in names if not is_name(n) or not is_name(strip_accents(n))]
+        assert not refused, (origin.name, refused[:5])
