@@ -15,7 +15,18 @@ app = typer.Typer(
     help="Data-sharing agreements: versioned packs decided by Cedar policies.",
 )
 
-_PACKS_DIR_HELP = "Extra directory of draft pack files (*.toml), loaded after the shipped packs"
+_PACKS_DIR_HELP = (
+    "Extra directory of pack files (*.toml), loaded after the shipped packs and "
+    "<data_dir>/agreements"
+)
+
+
+def _pack_dirs(extra: list[Path]) -> list[Path]:
+    """The service's pack folders (<data_dir>/agreements, if any) and the ones given."""
+    from caldicott.settings import Settings
+
+    local = Path(Settings().data_dir) / "agreements"
+    return ([local] if local.is_dir() else []) + list(extra)
 
 
 def _pence(amount: int | None) -> str:
@@ -34,7 +45,7 @@ def list_(packs_dir: list[Path] = typer.Option([], "--packs-dir", help=_PACKS_DI
     """List every agreement version; a bad pack file is reported and the rest still listed."""
     from caldicott.agreements.core import load_packs
 
-    packs = load_packs(*packs_dir)
+    packs = load_packs(*_pack_dirs(packs_dir))
     typer.echo(
         f"{'AGREEMENT':<22} {'VERSION':<12} {'FROM':<10}  {'TO':<10}  {'STATUS':<9} "
         f"{'CHANNELS':<34} HASH"
@@ -63,7 +74,7 @@ def show(
     from caldicott.agreements.core.cedar import decision_policies
     from caldicott.agreements.service import find_version
 
-    packs = load_packs(*packs_dir)
+    packs = load_packs(*_pack_dirs(packs_dir))
     if agreement not in packs.agreements:
         find_version(packs, agreement, version or "")  # raises NotFound with the known ids
     found = packs.agreements[agreement]
@@ -147,7 +158,11 @@ def replay(
     try:
         with unit_of_work(engine) as session:
             report = replay_decisions(
-                session, agreement, version, decisions_of=scope, extra_dirs=tuple(packs_dir)
+                session,
+                agreement,
+                version,
+                decisions_of=scope,
+                extra_dirs=tuple(_pack_dirs(packs_dir)),
             )
     finally:
         engine.dispose()
@@ -187,7 +202,7 @@ def decide_(
     from caldicott.agreements.core import RequestError, decide, load_packs, request_from_facts
     from caldicott.agreements.service import find_version
 
-    packs = load_packs(*packs_dir)
+    packs = load_packs(*_pack_dirs(packs_dir))
     if agreement not in packs.agreements:
         find_version(packs, agreement, "")  # raises NotFound naming the known agreements
     try:

@@ -171,3 +171,25 @@ def test_decide_with_bad_facts_is_one_line(run: Run) -> None:
     )
     assert result.returncode == 2
     assert result.stderr == "caldicott: requested_fields must be a list of field names\n"
+
+
+def test_list_includes_packs_in_the_data_dir(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "agreements").mkdir()
+    (tmp_path / "agreements" / "local.toml").write_text(
+        GOOD.replace('id = "tracing-mou"', 'id = "local-mou"'), encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "CALDICOTT_DATABASE_URL": settings.resolved_database_url,
+        "CALDICOTT_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "caldicott", "agreement", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sum(line.startswith("local-mou ") for line in result.stdout.splitlines()) == 3
