@@ -9,6 +9,8 @@ register is tens of millions of rows.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import operator
 import sqlite3
 from collections import defaultdict
@@ -16,7 +18,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from caldicott.register.models import AddressRow, GPPracticeRow, PatientRow, PreviousNameRow
@@ -24,6 +38,21 @@ from caldicott.register.records import Address, GPPractice, PatientRecord, Previ
 
 _PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "death_date",
                    "primary_care_area", "registered_on", "restricted")
+
+
+def _one_of(session: Session, column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """``column IN values`` as one bound parameter.
+
+    A plain ``IN`` compiles one parameter per value; at thousands of values a
+    batch that costs more than the query. PostgreSQL takes an array, SQLite a
+    JSON list it unpacks with ``json_each``.
+    """
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("values", values, type_=ARRAY(String)))
+    unpacked = select(literal_column("value")).select_from(
+        func.json_each(bindparam("values", json.dumps(values))))
+    return column.in_(unpacked.scalar_subquery())
 
 
 def count_patients(session: Session) -> int:
@@ -57,6 +86,7 @@ def _bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]])
     cursor.close()
 
 
+@functools.lru_cache(maxsize=64)  # an import stamps every row with the same time
 def _sqlite_datetime(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
@@ -84,7 +114,7 @@ def load_records(session: Session, nhs_numbers: Iterable[str]) -> dict[str, Pati
     if not numbers:
         return {}
     patients = session.execute(
-        select(PatientRow.__table__).where(PatientRow.nhs_number.in_(numbers))
+        select(PatientRow.__table__).where(_one_of(session, PatientRow.nhs_number, numbers))
     ).mappings().all()
     return _assemble(session, patients)
 
@@ -93,7 +123,7 @@ def _assemble(session: Session, patients: Sequence[Any]) -> dict[str, PatientRec
     numbers = [p["nhs_number"] for p in patients]
     addresses: dict[str, list[Address]] = defaultdict(list)
     for row in session.execute(
-        select(AddressRow.__table__).where(AddressRow.nhs_number.in_(numbers))
+        select(AddressRow.__table__).where(_one_of(session, AddressRow.nhs_number, numbers))
         .order_by(AddressRow.nhs_number, AddressRow.position)
     ).mappings():
         addresses[row["nhs_number"]].append(Address(
@@ -101,7 +131,8 @@ def _assemble(session: Session, patients: Sequence[Any]) -> dict[str, PatientRec
             row["from_date"], row["to_date"]))
     names: dict[str, list[PreviousName]] = defaultdict(list)
     for row in session.execute(
-        select(PreviousNameRow.__table__).where(PreviousNameRow.nhs_number.in_(numbers))
+        select(PreviousNameRow.__table__)
+        .where(_one_of(session, PreviousNameRow.nhs_number, numbers))
         .order_by(PreviousNameRow.nhs_number, PreviousNameRow.position)
     ).mappings():
         names[row["nhs_number"]].append(PreviousName(row["given_name"], row["family_name"]))
@@ -109,7 +140,7 @@ def _assemble(session: Session, patients: Sequence[Any]) -> dict[str, PatientRec
     practices = {
         row.code: GPPractice(row.code, row.name, row.address)
         for row in session.execute(
-            select(GPPracticeRow.__table__).where(GPPracticeRow.code.in_(codes)))
+            select(GPPracticeRow.__table__).where(_one_of(session, GPPracticeRow.code, codes)))
     } if codes else {}
     return {
         p["nhs_number"]: PatientRecord(
@@ -168,7 +199,8 @@ def save_practices(session: Session, practices: dict[str, GPPractice]) -> None:
     if not practices:
         return
     known = {row.code: row for row in session.execute(
-        select(GPPracticeRow.__table__).where(GPPracticeRow.code.in_(list(practices))))}
+        select(GPPracticeRow.__table__)
+        .where(_one_of(session, GPPracticeRow.code, list(practices))))}
     new = [{"code": p.code, "name": p.name, "address": p.address}
            for code, p in practices.items() if code not in known]
     _bulk_insert(session, GPPracticeRow.__table__, new)
@@ -187,8 +219,8 @@ def save_records(session: Session, created: Sequence[PatientRecord],
     _bulk_insert(session, PatientRow.__table__, [_patient_row(r, updated_at) for r in created])
     if changed:
         numbers = [r.nhs_number for r in changed]
-        session.execute(delete(AddressRow).where(AddressRow.nhs_number.in_(numbers)))
-        session.execute(delete(PreviousNameRow).where(PreviousNameRow.nhs_number.in_(numbers)))
+        for table in (AddressRow, PreviousNameRow):
+            session.execute(delete(table).where(_one_of(session, table.nhs_number, numbers)))
         for record in changed:
             row = _patient_row(record, updated_at)
             session.execute(update(PatientRow).where(PatientRow.nhs_number == row.pop(
