@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caldicott.errors import CaldicottError, NotAFile
 from caldicott.matching.core.release import Ranked, ReleaseRule, best_per_person, decide, margin_of
 
+_UK_FULL = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ([0-9])[A-Z]{2}$"
 IN_COLUMNS = ("query_id", "given_name", "family_name", "birth_date", "postcode", "sex")
 REQUIRED = ("query_id", "given_name", "family_name", "birth_date")
 OUT_COLUMNS = ("query_id", "outcome", "nhs_number", "match_probability", "margin")
@@ -82,25 +84,52 @@ def decide_rows(pairs: Any, rule: ReleaseRule) -> dict[str, tuple[str, str, str,
     return out
 
 
+def _register_frame_and_tf(session: Session) -> tuple[Any, dict[str, dict[str, float]]]:
+    """The index as a Splink input frame, and the term frequencies stored with it.
+
+    Read straight into pandas with the derived columns computed column-wise
+    (the same values :func:`~caldicott.matching.core.normalise.from_index`
+    gives, checked by the batch = real-time test): a million rows in seconds.
+    """
+    import pandas as pd
+
+    from caldicott.matching.core.normalise import BLOCKING_KEYS
+    from caldicott.matching.models import MatchIndexRow
+
+    table = MatchIndexRow.__table__
+    columns = ["id", "nhs_number", "given_name", "family_name", "given_nicks", "birth_date",
+               "postcode", "sex", "tf_given_name", "tf_family_name", "tf_postcode",
+               *BLOCKING_KEYS]
+    result = session.execute(select(*(table.c[c] for c in columns)).order_by(table.c.id))
+    frame = pd.DataFrame(result.all(), columns=columns).astype(object)
+    frame = frame.where(frame.notna(), None)
+    frame.insert(0, "unique_id", frame.pop("id").astype(str))
+    frame["given_nicks"] = [v.split("|") if v else None for v in frame["given_nicks"]]
+    born = frame["birth_date"]
+    for name, part in (("birth_year", slice(0, 4)), ("birth_month", slice(5, 7)),
+                       ("birth_day", slice(8, 10))):
+        frame[name] = [b[part] if b else None for b in born]
+    parts = frame["postcode"].str.extract(_UK_FULL)
+    frame["postcode_sector"] = (parts[0] + " " + parts[1]).where(parts[0].notna(), None)
+    frame["postcode_district"] = parts[0].where(parts[0].notna(), None)
+    tf: dict[str, dict[str, float]] = {}
+    for column in ("given_name", "family_name", "postcode"):
+        pairs = frame[[column, f"tf_{column}"]].dropna().drop_duplicates(column)
+        tf[column] = dict(zip(pairs[column], pairs[f"tf_{column}"].astype(float), strict=True))
+    return frame.drop(columns=[c for c in frame.columns if c.startswith("tf_")]), tf
+
+
 def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | None = None,
                chunk: int = 25_000,
                progress: Callable[[int], None] | None = None) -> BatchReport:
     """Trace every query in ``queries`` through Splink; write ``out``."""
-    from caldicott.matching import repository
     from caldicott.matching.frames import people_frame
     from caldicott.matching.service import request_person, scorer_for
     from caldicott.matching.splink_scoring import SplinkLinker
 
     rule = rule or ReleaseRule()
     version, scorer = scorer_for(session)
-    register = list(repository.all_index_rows(session))
-    tf: dict[str, dict[str, float]] = {"given_name": {}, "family_name": {}, "postcode": {}}
-    for person in register:
-        for column in tf:
-            value, freq = getattr(person, column), getattr(person, f"tf_{column}")
-            if value is not None and freq is not None:
-                tf[column][value] = freq
-    linker = SplinkLinker(scorer.settings, people_frame(register), tf)
+    linker = SplinkLinker(scorer.settings, *_register_frame_and_tf(session))
     report = BatchReport(model_version=version)
     rows = list(read_queries(queries, strict=False))
     with out.open("w", newline="", encoding="utf-8") as handle:

@@ -94,24 +94,31 @@ def register_people(session: Session) -> Iterator[Person]:
         yield from index_people(record)
 
 
-def _index_row(person: Person) -> dict[str, Any]:
+def _index_row(person: Person, tf: dict[str, dict[str, float]] | None = None
+               ) -> dict[str, Any]:
     row = {"nhs_number": person.nhs_number, "variant": person.record_id.split(":", 1)[1],
            "given_name": person.given_name, "family_name": person.family_name,
            "given_nicks": "|".join(person.given_nicks) if person.given_nicks else None,
            "birth_date": person.birth_date, "postcode": person.postcode, "sex": person.sex,
            "tf_given_name": person.tf_given_name, "tf_family_name": person.tf_family_name,
            "tf_postcode": person.tf_postcode}
+    if tf is not None:  # the register's frequencies of this row's values
+        for column in ("given_name", "family_name", "postcode"):
+            value = getattr(person, column)
+            row[f"tf_{column}"] = tf[column].get(value) if value is not None else None
     row.update({key: getattr(person, key) for key in BLOCKING_KEYS})
     return row
 
 
-def replace_index(session: Session, people: Iterable[Person], chunk: int = 20_000) -> int:
-    """Empty the index and fill it with ``people`` (who carry their tf values)."""
+def replace_index(session: Session, people: Iterable[Person], chunk: int = 20_000,
+                  tf: dict[str, dict[str, float]] | None = None) -> int:
+    """Empty the index and fill it with ``people``, with the term frequencies
+    ``tf`` (or those the people carry)."""
     session.execute(delete(MatchIndexRow))
     session.flush()
     count, batch = 0, []
     for person in people:
-        batch.append(_index_row(person))
+        batch.append(_index_row(person, tf))
         if len(batch) >= chunk:
             _bulk_insert(session, INDEX, batch)  # type: ignore[arg-type]
             count, batch = count + len(batch), []

@@ -21,7 +21,6 @@ from caldicott.matching.core.normalise import (
     normalise_birth_date,
     normalise_name,
     normalise_person,
-    with_term_frequencies,
 )
 from caldicott.matching.core.release import ReleaseRule
 from caldicott.matching.core.scorer import Scorer, model_hash
@@ -118,8 +117,7 @@ def rebuild_index(session: Session) -> int:
     from caldicott.matching.frames import term_frequencies
 
     people = list(repository.register_people(session))
-    tf = term_frequencies(people)
-    return repository.replace_index(session, (with_term_frequencies(p, tf) for p in people))
+    return repository.replace_index(session, people, tf=term_frequencies(people))
 
 
 @dataclass
@@ -153,8 +151,7 @@ def train_model(session: Session, lookups_path: Path | None = None, seed: int = 
         link_type=trained.link_type,
         trained_on=f"register of {len(people)} rows"
         + (f" and {len(lookups)} look-ups from {lookups_path.name}" if lookups else ""))
-    tf = term_frequencies(people)
-    repository.replace_index(session, (with_term_frequencies(p, tf) for p in people))
+    repository.replace_index(session, people, tf=term_frequencies(people))
     scorer = Scorer(json.loads(model_json))
     return TrainReport(row.version, sha, trained.link_type, len(people),
                        len(lookups) if lookups else 0, trained.pins, scorer.parameters(),

@@ -42,7 +42,14 @@ def normalise_name(raw: str | None) -> str | None:
     """
     if _missing(raw):
         return None
-    decomposed = unicodedata.normalize("NFKD", str(raw))
+    return _letters(str(raw))
+
+
+@lru_cache(maxsize=262144)
+def _letters(raw: str) -> str | None:
+    # Names repeat a great deal in a register: the cache makes an index build
+    # of millions of rows cheap.
+    decomposed = unicodedata.normalize("NFKD", raw)
     letters = "".join(c for c in decomposed.lower() if "a" <= c <= "z")
     return letters or None
 
@@ -117,6 +124,7 @@ def normalise_sex(raw: str | None) -> str | None:
     return _SEXES.get(str(raw).strip().lower())
 
 
+@lru_cache(maxsize=262144)
 def _soundex(name: str | None) -> str | None:
     return jellyfish.soundex(name) if name else None
 
