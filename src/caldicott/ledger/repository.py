@@ -1,13 +1,17 @@
-"""Every query the ledger makes. Core statements, not ORM units of work: an
-append is on the hot path of every disclosure, and these are a handful of
-primary-key reads and writes."""
+"""Every query the ledger makes.
+
+An append is on the hot path of every disclosure, so its statements are built
+once (module constants with bound parameters) and run on the session's own
+connection, in the session's transaction, skipping the ORM layer.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +26,10 @@ from caldicott.ledger.models import (
 )
 
 HEAD_ID = 1
+HEAD = cast(Table, LedgerHead.__table__)
+ENTRY = cast(Table, LedgerEntry.__table__)
+DETAIL = cast(Table, LedgerDetail.__table__)
+NODE = cast(Table, LedgerNode.__table__)
 STREAM_BATCH = 5000
 
 
@@ -30,21 +38,24 @@ def node_key(level: int, position: int) -> int:
     return ((((position + 1) << level) - 1) << 6) | level
 
 
-def lock_head(session: Session) -> tuple[int, bytes]:
-    """Take the append lock and read ``(tree_size, frontier)``.
+# A no-op UPDATE ... RETURNING is a row lock on PostgreSQL and the write lock on
+# SQLite, taken before anything is read, so concurrent appenders queue instead of
+# one failing with a stale snapshot.
+_LOCK_HEAD = (update(HEAD).where(HEAD.c.id == HEAD_ID).values(tree_size=HEAD.c.tree_size)
+              .returning(HEAD.c.tree_size, HEAD.c.frontier))
+_WRITE_HEAD = (update(HEAD).where(HEAD.c.id == HEAD_ID)
+               .values(tree_size=bindparam("size"), root=bindparam("root"),
+                       frontier=bindparam("frontier")))
+_INSERT_ENTRY, _INSERT_DETAIL, _INSERT_NODE = ENTRY.insert(), DETAIL.insert(), NODE.insert()
 
-    A no-op UPDATE ... RETURNING is a row lock on PostgreSQL and the write lock
-    on SQLite, taken before anything is read, so concurrent appenders queue
-    instead of one failing with a stale snapshot.
-    """
-    table = LedgerHead.__table__
-    statement = (update(table).where(table.c.id == HEAD_ID)
-                 .values(tree_size=table.c.tree_size)
-                 .returning(table.c.tree_size, table.c.frontier))
-    row = session.execute(statement).one_or_none()
+
+def lock_head(session: Session) -> tuple[int, bytes]:
+    """Take the append lock and read ``(tree_size, frontier)``."""
+    connection = session.connection()
+    row = connection.execute(_LOCK_HEAD).one_or_none()
     if row is None:  # a database made without the migration's seed row
-        session.execute(table.insert().values(id=HEAD_ID, tree_size=0, root=EMPTY_ROOT,
-                                              frontier=b""))
+        connection.execute(HEAD.insert().values(id=HEAD_ID, tree_size=0, root=EMPTY_ROOT,
+                                                frontier=b""))
         return 0, b""
     return int(row.tree_size), bytes(row.frontier)
 
@@ -59,19 +70,20 @@ def read_head(session: Session) -> tuple[int, bytes, bytes]:
 
 
 def write_head(session: Session, size: int, root: bytes, frontier: bytes) -> None:
-    session.execute(update(LedgerHead.__table__).where(LedgerHead.__table__.c.id == HEAD_ID)
-                    .values(tree_size=size, root=root, frontier=frontier))
+    session.connection().execute(_WRITE_HEAD, {"size": size, "root": root,
+                                               "frontier": frontier})
 
 
 def insert_leaves(session: Session, entries: Sequence[Mapping[str, Any]],
                   details: Sequence[Mapping[str, Any]],
                   nodes: Sequence[Mapping[str, Any]]) -> None:
     """Insert entry rows, detail rows and node rows (executemany where several)."""
-    session.execute(LedgerEntry.__table__.insert(), list(entries))
+    connection = session.connection()
+    connection.execute(_INSERT_ENTRY, list(entries))
     if details:
-        session.execute(LedgerDetail.__table__.insert(), list(details))
+        connection.execute(_INSERT_DETAIL, list(details))
     if nodes:
-        session.execute(LedgerNode.__table__.insert(), list(nodes))
+        connection.execute(_INSERT_NODE, list(nodes))
 
 
 def fetch_nodes(session: Session, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
@@ -96,12 +108,13 @@ def leaf_hash_at(session: Session, index: int) -> bytes | None:
     return None if value is None else bytes(value)
 
 
-def entries_between(session: Session, start: int, end: int) -> list[Row[Any]]:
-    """Entries with ``start <= index < end``, in order."""
-    return list(session.execute(
+def entries_between(session: Session, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+    """Entries ``(index, entry, leaf_hash)`` with ``start <= index < end``, in order."""
+    rows = session.execute(
         select(LedgerEntry.index, LedgerEntry.entry, LedgerEntry.leaf_hash)
         .where(LedgerEntry.index >= start, LedgerEntry.index < end)
-        .order_by(LedgerEntry.index)))
+        .order_by(LedgerEntry.index))
+    return [(int(i), bytes(e), bytes(h)) for i, e, h in rows]
 
 
 def detail_at(session: Session, index: int) -> bytes | None:
@@ -113,23 +126,41 @@ def count_entries(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
 
 
-def _stream(session: Session, statement: Any) -> Iterator[Row[Any]]:
-    result = session.execute(statement.execution_options(yield_per=STREAM_BATCH))
-    yield from result
+def _stream(session: Session, statement: Any) -> Iterator[Any]:
+    """Rows as plain DBAPI tuples, in batches, on the session's connection and transaction.
+
+    verify reads every row of the log; skipping SQLAlchemy's row objects here
+    halves its time. PostgreSQL gets a named (server-side) cursor so a million
+    rows are never held in memory at once.
+    """
+    connection = session.connection()
+    sql = str(statement.compile(dialect=connection.dialect))
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    if connection.dialect.name == "postgresql":
+        cursor = raw.cursor(name=f"ledger_stream_{uuid.uuid4().hex[:12]}")
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(STREAM_BATCH):
+            yield from batch
+    finally:
+        cursor.close()
 
 
-def stream_entries(session: Session) -> Iterator[Row[Any]]:
+def stream_entries(session: Session) -> Iterator[tuple[int, bytes, bytes, bytes]]:
     """Every entry ``(index, entry, leaf_hash, seal)`` in index order, streamed."""
     return _stream(session, select(LedgerEntry.index, LedgerEntry.entry, LedgerEntry.leaf_hash,
                                    LedgerEntry.seal).order_by(LedgerEntry.index))
 
 
-def stream_nodes(session: Session) -> Iterator[Row[Any]]:
+def stream_nodes(session: Session) -> Iterator[tuple[int, bytes]]:
     """Every stored node ``(key, hash)`` in creation order, streamed."""
     return _stream(session, select(LedgerNode.key, LedgerNode.hash).order_by(LedgerNode.key))
 
 
-def stream_details(session: Session) -> Iterator[Row[Any]]:
+def stream_details(session: Session) -> Iterator[tuple[int, bytes]]:
     """Every detail ``(index, body)`` in index order, streamed."""
     return _stream(session, select(LedgerDetail.index, LedgerDetail.body)
                    .order_by(LedgerDetail.index))

@@ -183,8 +183,7 @@ def entries(session: Session, start: int, end: int) -> list[tuple[int, bytes, by
         raise Unprocessable(f"at most {MAX_ENTRIES_PER_PAGE} entries per page")
     if start >= size:
         raise Unprocessable(f"start is beyond the end of the log (size {size})")
-    rows = repository.entries_between(session, start, min(end, size))
-    return [(int(i), bytes(e), bytes(h)) for i, e, h in rows]
+    return repository.entries_between(session, start, min(end, size))
 
 
 def checkpoint(session: Session, settings: Settings) -> SignedCheckpoint:

@@ -1,0 +1,188 @@
+"""Ledger benchmark: appends per second, inclusion proofs and full verify at scale.
+
+Run: ``python benchmarks/ledger.py`` (1,000,000 entries, SQLite and PostgreSQL) or
+``--quick`` (20,000 entries) while developing. Figures go to
+``benchmarks/results/ledger.json``. Targets (issue 5): appends >= 2,000/s in the
+service's own transactions, an inclusion proof at 1,000,000 entries <= 2 ms, a
+full verify of 1,000,000 entries <= 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from caldicott.db import make_session_factory
+from caldicott.ledger import service
+from caldicott.ledger.core.events import Agent, AuditEvent, pseudonymise
+from caldicott.ledger.core.merkle import verify_inclusion
+from caldicott.ledger.verify import verify
+from caldicott.service.context import open_database
+from caldicott.settings import Settings
+
+RESULTS = Path(__file__).parent / "results" / "ledger.json"
+SECRET = "benchmark-secret"
+AGENT = Agent("user/7", "X26", "tracer")
+SUBJECT = pseudonymise(SECRET, "nhs_number", "9990000018")
+WHEN = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+
+
+def make_event(number: int) -> AuditEvent:
+    return AuditEvent(type="disclosure", action="R", outcome="success", recorded=WHEN,
+                      agent=AGENT, what=f"trace-request/{number}",
+                      purpose="immigration-enforcement", agreement="HO-NHSD-MoU",
+                      agreement_version="3", subjects=(SUBJECT,),
+                      details={"candidates": number % 3})
+
+
+@contextmanager
+def database(backend: str, postgres_url: str, folder: Path) -> Iterator[tuple[Settings, Engine]]:
+    admin = None
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'ledger-bench.db'}"
+    else:
+        admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        name = f"caldicott_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(environment="test", database_url=url, data_dir=folder / backend,
+                        secret_key=SECRET)
+    settings, engine = open_database(settings)
+    try:
+        yield settings, engine
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def time_appends(settings: Settings, engine: Engine, count: int, per_transaction: int) -> float:
+    """Appends through the service, ``per_transaction`` to a commit (1: a disclosure's shape)."""
+    sessions = make_session_factory(engine)
+    started = time.perf_counter()
+    for first in range(0, count, per_transaction):
+        with sessions() as session, session.begin():
+            for number in range(first, min(first + per_transaction, count)):
+                service.append(session, settings, make_event(number))
+    return count / (time.perf_counter() - started)
+
+
+def commit_floor(engine: Engine, count: int) -> float:
+    """Commits per second of a one-row insert: what the disk allows any transaction."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_commit_floor (x INTEGER)"))
+    started = time.perf_counter()
+    for _ in range(count):
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO bench_commit_floor VALUES (1)"))
+    rate = count / (time.perf_counter() - started)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE bench_commit_floor"))
+    return rate
+
+
+def fill(settings: Settings, engine: Engine, target: int, batch: int = 10_000) -> float:
+    """Grow the log to ``target`` entries with append_many; returns entries per second."""
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        size, _ = service.tree_head(session)
+    started, done = time.perf_counter(), size
+    while done < target:
+        step = min(batch, target - done)
+        with sessions() as session, session.begin():
+            events = [make_event(n) for n in range(done, done + step)]
+            service.append_many(session, settings, events)
+        done += step
+        print(f"  filled {done:,}", end="\r", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return (done - size) / max(time.perf_counter() - started, 1e-9)
+
+
+def time_inclusion_proofs(engine: Engine, samples: int) -> dict[str, float]:
+    timings = []
+    with make_session_factory(engine)() as session, session.begin():
+        size, root = service.tree_head(session)
+        for index in random.Random(5).sample(range(size), samples):
+            started = time.perf_counter()
+            proof = service.inclusion_proof(session, index, size)
+            timings.append((time.perf_counter() - started) * 1000)
+            verify_inclusion(index, size, proof.leaf_hash, proof.proof, root)
+    timings.sort()
+    return {"tree_size": size, "samples": samples, "mean_ms": statistics.fmean(timings),
+            "p50_ms": timings[len(timings) // 2], "p99_ms": timings[int(len(timings) * 0.99)]}
+
+
+def time_verify(settings: Settings, engine: Engine) -> dict[str, Any]:
+    snapshot = engine.execution_options(isolation_level="SERIALIZABLE")
+    with make_session_factory(snapshot)() as session, session.begin():
+        service.checkpoint(session, settings)
+    with make_session_factory(snapshot)() as session, session.begin():
+        started = time.perf_counter()
+        report = verify(session, settings)
+        seconds = time.perf_counter() - started
+    return {"tree_size": report.tree_size, "seconds": seconds, "ok": report.ok}
+
+
+def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    print(f"{backend}: appends", file=sys.stderr)
+    with database(backend, args.postgres_url, folder) as (settings, engine):
+        floor = commit_floor(engine, min(args.appends, 1000))
+        single = time_appends(settings, engine, args.appends, 1)
+        batched = time_appends(settings, engine, args.appends * 4, 100)
+        print(f"{backend}: filling to {args.size:,}", file=sys.stderr)
+        bulk = fill(settings, engine, args.size)
+        proofs = time_inclusion_proofs(engine, args.proofs)
+        print(f"{backend}: verifying", file=sys.stderr)
+        verified = time_verify(settings, engine)
+    return {"commit_floor_per_second_one_row_insert": floor,
+            "appends_per_second_one_per_transaction": single,
+            "appends_per_second_100_per_transaction": batched,
+            "fill_entries_per_second_10000_per_transaction": bulk,
+            "inclusion_proof": proofs, "verify": verified}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="20,000 entries, for development")
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--appends", type=int, default=5_000)
+    parser.add_argument("--proofs", type=int, default=1_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    if args.quick:
+        args.size, args.appends, args.proofs = 20_000, 1_000, 200
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    results: dict[str, Any] = {"size": args.size, "quick": args.quick,
+                               "run_at": dt.datetime.now(dt.UTC).isoformat(),
+                               "targets": {"appends_per_second": 2000, "inclusion_proof_ms": 2,
+                                           "verify_seconds_at_1m": 30}}
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in backends:
+            results[backend] = run_backend(backend, args, Path(folder))
+            print(json.dumps(results[backend], indent=2))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    name = RESULTS if not args.quick else RESULTS.with_name("ledger-quick.json")
+    name.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {name}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
