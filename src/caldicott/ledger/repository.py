@@ -47,6 +47,10 @@ _WRITE_HEAD = (update(HEAD).where(HEAD.c.id == HEAD_ID)
                .values(tree_size=bindparam("size"), root=bindparam("root"),
                        frontier=bindparam("frontier")))
 _INSERT_ENTRY, _INSERT_DETAIL, _INSERT_NODE = ENTRY.insert(), DETAIL.insert(), NODE.insert()
+_READ_HEAD = select(HEAD.c.tree_size, HEAD.c.root, HEAD.c.frontier).where(HEAD.c.id == HEAD_ID)
+_LEAVES = (select(ENTRY.c.index, ENTRY.c.leaf_hash)
+           .where(ENTRY.c.index.in_(bindparam("wanted", expanding=True))))
+_NODES = select(NODE.c.key, NODE.c.hash).where(NODE.c.key.in_(bindparam("wanted", expanding=True)))
 
 
 def lock_head(session: Session) -> tuple[int, bytes]:
@@ -62,8 +66,7 @@ def lock_head(session: Session) -> tuple[int, bytes]:
 
 def read_head(session: Session) -> tuple[int, bytes, bytes]:
     """``(tree_size, root, frontier)`` without locking."""
-    row = session.execute(select(LedgerHead.tree_size, LedgerHead.root, LedgerHead.frontier)
-                          .where(LedgerHead.id == HEAD_ID)).one_or_none()
+    row = session.connection().execute(_READ_HEAD).one_or_none()
     if row is None:
         return 0, EMPTY_ROOT, b""
     return int(row.tree_size), bytes(row.root), bytes(row.frontier)
@@ -92,13 +95,12 @@ def fetch_nodes(session: Session, wanted: Iterable[NodeId]) -> dict[NodeId, byte
     leaves = [pos for level, pos in wanted if level == 0]
     keys = {node_key(level, pos): (level, pos) for level, pos in wanted if level > 0}
     found: dict[NodeId, bytes] = {}
+    connection = session.connection()
     if leaves:
-        rows = session.execute(select(LedgerEntry.index, LedgerEntry.leaf_hash)
-                               .where(LedgerEntry.index.in_(leaves)))
+        rows = connection.execute(_LEAVES, {"wanted": leaves})
         found.update({(0, int(i)): bytes(h) for i, h in rows})
     if keys:
-        rows = session.execute(select(LedgerNode.key, LedgerNode.hash)
-                               .where(LedgerNode.key.in_(list(keys))))
+        rows = connection.execute(_NODES, {"wanted": list(keys)})
         found.update({keys[int(k)]: bytes(h) for k, h in rows})
     return found
 
