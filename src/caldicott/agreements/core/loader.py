@@ -309,7 +309,7 @@ def read_agreement(text: str, file: str) -> tuple[Agreement | None, list[Problem
         reader.problem((), "an agreement has at least one [[version]]")
     _check_overlaps(reader, versions)
     if reader.problems:
-        return None, reader.problems
+        return None, sorted(reader.problems, key=lambda problem: problem.line)
     ordered = tuple(v for _, v in sorted(versions, key=lambda item: item[1].effective_from))
     return Agreement(agreement_id, head.title, head.channels, ordered, file), []
 
