@@ -49,8 +49,13 @@ def _recover(sessions: Any, settings: Any) -> None:
 router = APIRouter(prefix="/api/trace-requests", tags=["trace requests"],
                    lifespan=_finish_interrupted)
 
+_OUTCOME_SCHEMA = {"type": "object", "required": ["resourceType", "issue"], "properties": {
+    "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
+    "issue": {"type": "array", "items": {"type": "object"}}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": f"{text} (FHIR OperationOutcome)"} for code, text in {
+    code: {"description": f"{text} (FHIR OperationOutcome)",
+           "content": {"application/fhir+json": {"schema": _OUTCOME_SCHEMA}}}
+    for code, text in {
         400: "Bad input", 401: "Missing or invalid API token",
         403: "Your role or organisation may not do this", 404: "No such request you may see",
         409: "Conflict with the request's current state or an earlier Idempotency-Key",
