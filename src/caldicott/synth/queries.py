@@ -1,12 +1,12 @@
 """Noisy look-ups of a synthetic register, each with its true answer: the test
 bed for matching.
 
-One pass over the register keeps a random sample (at most N each) of the
-people each scenario needs (anyone, movers, the married, people who share
+One pass over the register keeps random samples (N people of anyone, N/10 of
+each special kind) of the people each scenario needs (anyone, movers, the married, people who share
 name and date of birth with someone, twins, accented or compound names…) and
 remembers every (given name, family name, date of birth) as an 8-byte digest,
 so a look-up meant to find nobody is checked to find nobody. Memory is the
-samples plus about 150 bytes a person for the digests.
+samples plus about 130 bytes a person for the digests.
 
 Then each query picks a scenario: a clean look-up, one noise, or two; a
 namesake or a twin (the other person's record is in the register too); or
@@ -91,9 +91,10 @@ class Query:
         return {c: getattr(self, c) for c in QUERY_COLUMNS}
 
 
-def _digest(*parts: object) -> bytes:
+def _digest(*parts: object) -> int:
+    # Stable across processes (unlike hash()), and 8 bytes however long the names.
     text = "\x1f".join(str(p).casefold() for p in parts)
-    return hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
 class _Sample:
@@ -120,14 +121,16 @@ class _Register:
     """What one pass over the register leaves: samples by kind and the known keys."""
 
     def __init__(self, people: Iterable[PatientRecord], size: int, rng: Random) -> None:
-        kinds = ("anyone", "namesakes", "twins", *{p for p in _POOL_OF.values()})
-        self.pools = {name: _Sample(size, rng) for name in sorted(kinds)}
-        self.keys: set[bytes] = set()
-        homes: set[bytes] = set()
+        kinds = ("namesakes", "twins", *{p for p in _POOL_OF.values()})
+        # A special scenario is a few percent of queries: a tenth of N people is plenty.
+        self.pools = {name: _Sample(max(50, size // 10), rng) for name in sorted(kinds)}
+        self.pools["anyone"] = _Sample(size, rng)
+        self.keys: set[int] = set()
+        homes: set[int] = set()
         for person in people:
             self._sort(person, homes)
 
-    def _sort(self, person: PatientRecord, homes: set[bytes]) -> None:
+    def _sort(self, person: PatientRecord, homes: set[int]) -> None:
         self.pools["anyone"].offer(person)
         for kind in _kinds(person):
             self.pools[kind].offer(person)
