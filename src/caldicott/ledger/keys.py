@@ -30,6 +30,11 @@ def key_path(data_dir: Path) -> Path:
     return data_dir / "keys" / KEY_NAME
 
 
+def has_key(data_dir: Path) -> bool:
+    """Whether the log's signing key exists yet."""
+    return key_path(data_dir.absolute()).exists()
+
+
 def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
     """The log's signing key, generated on first use.
 

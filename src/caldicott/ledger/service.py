@@ -11,8 +11,11 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy.orm import Session
 
 from caldicott.errors import Conflict, Unprocessable
@@ -73,8 +76,19 @@ class SignedCheckpoint:
 
 
 def seal_key(settings: Settings) -> bytes:
-    """A key for row seals, derived from the operator's secret (not the pseudonym key itself)."""
-    return hmac.digest(settings.secret_key.encode(), b"caldicott-ledger-seal", "sha256")
+    """The key for row seals, derived from the log's signing key in the data folder.
+
+    Not from ``CALDICOTT_SECRET_KEY``: rotating the pseudonym secret must not
+    make every existing seal fail. Like the signing key, it is never in the
+    database, so someone with only the database cannot forge a seal.
+    """
+    return seal_key_from(load_or_create_key(settings.data_dir))
+
+
+@lru_cache(maxsize=8)
+def seal_key_from(key: Ed25519PrivateKey) -> bytes:
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return hmac.digest(raw, b"caldicott-ledger-seal", "sha256")
 
 
 def seal(key: bytes, index: int, leaf: bytes) -> bytes:

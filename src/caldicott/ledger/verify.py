@@ -4,7 +4,7 @@ One pass over the entries in index order, with the stored subtree hashes and the
 details streamed alongside. For each leaf: the index is the next one expected
 (a gap is a deleted row, a repeat an inserted one), the entry hashes to its
 stored leaf hash (an edit), and its seal matches (a row moved, inserted or rewritten
-by anyone without the operator's secret). Each subtree the leaf completes must equal
+by anyone without the log's key). Each subtree the leaf completes must equal
 the stored one (proofs are served from those). At the end the head, every stored
 signed checkpoint and, when given, an auditor's saved checkpoint are checked, the
 last with an RFC 9162 consistency proof: the log only grew since.
@@ -29,7 +29,7 @@ from caldicott.ledger.core.merkle import (
     consistency_ranges,
     verify_consistency,
 )
-from caldicott.ledger.keys import load_or_create_key
+from caldicott.ledger.keys import has_key, load_or_create_key
 from caldicott.ledger.service import seal_key
 from caldicott.settings import Settings
 
@@ -78,6 +78,10 @@ def verify(session: Session, settings: Settings, saved_note: str | None = None,
     """
     report = VerifyReport()
     head_size, head_root, head_frontier = repository.read_head(session)
+    if head_size and not has_key(settings.data_dir):
+        report.fail(None, f"the ledger's key is missing from {settings.data_dir}/keys: seals "
+                          "and checkpoints cannot be checked; restore it from backup")
+        return report
     public_key = load_or_create_key(settings.data_dir).public_key()
     stored = repository.all_checkpoints(session)
     saved = _open_saved(saved_note, public_key, report)

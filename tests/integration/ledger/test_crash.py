@@ -70,3 +70,33 @@ def test_sigkill_mid_append_loses_no_acknowledged_entry_and_verifies(
     for index, digest in acknowledged:
         assert bytes(stored[index]).hex() == digest
     assert len(stored) in (len(acknowledged), len(acknowledged) + 1)  # at most one unreported
+
+
+APPENDER = """
+import sys
+from caldicott.db import make_session_factory
+from caldicott.ledger import service
+from caldicott.service.context import open_database
+from tests.integration.ledger.conftest import make_event
+
+settings, engine = open_database()
+sessions = make_session_factory(engine)
+for number in range(int(sys.argv[1]), int(sys.argv[1]) + 150):
+    with sessions() as session, session.begin():
+        service.append(session, settings, make_event(number))
+"""
+
+
+def test_concurrent_appenders_get_dense_unique_indexes(fresh: tuple[Settings, Engine]) -> None:
+    settings, engine = fresh
+    env = os.environ | {"CALDICOTT_DATABASE_URL": settings.resolved_database_url,
+                        "CALDICOTT_DATA_DIR": str(settings.data_dir),
+                        "CALDICOTT_SECRET_KEY": settings.secret_key}
+    writers = [subprocess.Popen([sys.executable, "-c", APPENDER, str(start)], env=env)
+               for start in (0, 1000, 2000)]
+    assert [writer.wait(timeout=300) for writer in writers] == [0, 0, 0]
+    with engine.connect() as connection:
+        indexes = list(connection.scalars(select(LedgerEntry.index).order_by(LedgerEntry.index)))
+    assert indexes == list(range(450))
+    result = run_cli(settings, "ledger", "verify")
+    assert result.returncode == 0, result.stderr

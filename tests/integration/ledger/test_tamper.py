@@ -149,3 +149,12 @@ def test_a_log_shorter_than_a_saved_checkpoint_is_caught(
     _sql(engine, f"DELETE FROM ledger_entry WHERE \"index\" >= {SIZE - 3}",
          "DELETE FROM ledger_checkpoint")
     _verify_fails_at(settings, SIZE - 3, "--checkpoint", str(saved))
+
+
+def test_a_missing_key_is_reported_not_replaced(fresh: tuple[Settings, Engine]) -> None:
+    settings, engine = fresh
+    _fill(settings, engine, size=3)
+    (settings.data_dir / "keys" / "ledger-ed25519").rename(settings.data_dir / "moved-away")
+    result = run_cli(settings, "ledger", "verify")
+    assert result.returncode == 1 and "key is missing" in result.stderr
+    assert not (settings.data_dir / "keys" / "ledger-ed25519").exists()
