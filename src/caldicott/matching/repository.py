@@ -120,9 +120,9 @@ def replace_index(session: Session, people: Iterable[Person], chunk: int = 20_00
     for person in people:
         batch.append(_index_row(person, tf))
         if len(batch) >= chunk:
-            _bulk_insert(session, INDEX, batch)  # type: ignore[arg-type]
+            _bulk_insert(session, INDEX, batch)
             count, batch = count + len(batch), []
-    _bulk_insert(session, INDEX, batch)  # type: ignore[arg-type]
+    _bulk_insert(session, INDEX, batch)
     return count + len(batch)
 
 

@@ -150,7 +150,8 @@ def train_model(session: Session, lookups_path: Path | None = None, seed: int = 
         session, model_json=model_json, sha256=sha, pins=trained.pins,
         link_type=trained.link_type,
         trained_on=f"register of {len(people)} rows"
-        + (f" and {len(lookups)} look-ups from {lookups_path.name}" if lookups else ""))
+        + (f" and {len(lookups)} look-ups from {lookups_path.name}"
+           if lookups and lookups_path else ""))
     repository.replace_index(session, people, tf=term_frequencies(people))
     scorer = Scorer(json.loads(model_json))
     return TrainReport(row.version, sha, trained.link_type, len(people),

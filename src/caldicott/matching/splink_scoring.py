@@ -67,7 +67,7 @@ class SplinkLinker:
             blocking_rules_to_generate_predictions=list(
                 blocking_rules or PREDICTION_BLOCKING_RULES),
             warning_mode="never")
-        frame = result.as_pandas_dataframe()
+        frame: pd.DataFrame = result.as_pandas_dataframe()  # type: ignore[no-untyped-call]
         result.drop_table_from_database_and_remove_from_cache()
         return frame
 
