@@ -36,8 +36,9 @@ class LedgerEntry(Base):
     """One leaf: the canonical JSON entry, its RFC 9162 leaf hash, and a keyed seal.
 
     The seal (HMAC of index and leaf hash under a key derived from the log's
-    signing key, which lives in the data folder, not the database) lets ``verify`` name the exact row someone inserted,
-    moved or rewrote in the database, which hashes alone cannot pin down.
+    signing key, which lives in the data folder, not the database) lets
+    ``verify`` name the exact row someone inserted, moved or rewrote in the
+    database, which hashes alone cannot pin down.
     """
 
     __tablename__ = "ledger_entry"
