@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from caldicott.access.models import UserRow
 from caldicott.orgs.models import OrganisationRow
+from caldicott.register.models import PatientRow
 from caldicott.requests.core.states import Status, is_closed, sources_of
 from caldicott.requests.models import TraceReleaseRow, TraceRequestRow
 
@@ -36,11 +38,12 @@ def add_all(session: Session, rows: Sequence[TraceRequestRow]) -> None:
     session.flush()
 
 
-def advance(session: Session, request_id: int, target: Status, **values: Any) -> bool:
+def advance(session: Session, row: TraceRequestRow, target: Status, **values: Any) -> bool:
     """Move a request to ``target`` only if it is in a status that may lead there.
 
     Returns False (and changes nothing) when another worker got there first:
-    the caller then rolls back its transaction, ledger entry included.
+    the caller then rolls back its transaction, ledger entry included. On
+    success the loaded ``row`` shows the new values without another query.
     """
     now = dt.datetime.now(dt.UTC)
     values = {"status": target.value, "status_changed_at": now, **values}
@@ -48,13 +51,14 @@ def advance(session: Session, request_id: int, target: Status, **values: Any) ->
         values["closed_at"] = now
     result = session.execute(
         update(TraceRequestRow)
-        .where(TraceRequestRow.id == request_id,
+        .where(TraceRequestRow.id == row.id,
                TraceRequestRow.status.in_(sources_of(target)))
         .values(**values)
         .execution_options(synchronize_session=False))
     moved = result.rowcount == 1  # type: ignore[attr-defined]
     if moved:
-        session.expire_all()
+        for name, value in values.items():
+            set_committed_value(row, name, value)
     return moved
 
 
@@ -92,6 +96,12 @@ def user_exists(session: Session, user_id: int) -> bool:
     return session.get(UserRow, user_id) is not None
 
 
+def is_restricted(session: Session, nhs_number: str) -> bool:
+    """Whether the register marks the patient restricted (their location never leaves)."""
+    return bool(session.scalar(select(PatientRow.restricted)
+                               .where(PatientRow.nhs_number == nhs_number)))
+
+
 @dataclass(frozen=True)
 class ListFilter:
     organisation_id: int | None = None
@@ -126,9 +136,12 @@ def search(session: Session, wanted: ListFilter) -> tuple[int, list[TraceRequest
     return int(total or 0), list(rows)
 
 
-def ids_in(session: Session, statuses: Sequence[str], limit: int = 1000) -> list[int]:
+def ids_in(session: Session, statuses: Sequence[str], after: int = 0,
+           limit: int = 1000) -> list[int]:
+    """Ids of requests in ``statuses`` above ``after``, in order (a page of work)."""
     return list(session.scalars(select(TraceRequestRow.id)
-                                .where(TraceRequestRow.status.in_(statuses))
+                                .where(TraceRequestRow.status.in_(statuses),
+                                       TraceRequestRow.id > after)
                                 .order_by(TraceRequestRow.id).limit(limit)))
 
 

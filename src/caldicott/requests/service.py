@@ -208,7 +208,7 @@ def decide_step(session: Session, settings: Settings, request_id: int,
             return None  # still suspended: nothing changes, nothing to record
     target = {Outcome.PERMIT: Status.PERMITTED, Outcome.DENY: Status.REFUSED,
               Outcome.QUEUE: Status.QUEUED}[decision.outcome]
-    if not repository.advance(session, request_id, target,
+    if not repository.advance(session, row, target,
                               **_decision_values(session, request, decision)):
         raise StepLost(f"trace request {request_id} was decided by another worker")
     events = [audit.event(settings, "trace-request-decided", row, audit.SYSTEM,
@@ -242,7 +242,7 @@ def trace_step(session: Session, settings: Settings, request_id: int,
     approval = Approval.ONE_REVIEWER
     if result.nhs_number is not None:
         target, approval = _decide_for_patient(session, settings, row, result.nhs_number, values)
-    if not repository.advance(session, request_id, target, **values):
+    if not repository.advance(session, row, target, **values):
         raise StepLost(f"trace request {request_id} was traced by another worker")
     agent = audit.agent_of(tracer, Role.TRACER.value) if tracer else audit.SYSTEM
     events = [audit.event(settings, "trace-request-traced", row, agent, action="E", details={
@@ -262,10 +262,10 @@ def trace_step(session: Session, settings: Settings, request_id: int,
 def _decide_for_patient(session: Session, settings: Settings, row: TraceRequestRow,
                         nhs_number: str, values: dict) -> tuple[Status, Approval]:
     """Decide again now that the patient is known: a restricted record loses address and GP."""
-    record = load_records(session, [nhs_number])[nhs_number]
-    request = policy_request(row, "requester", restricted=record.restricted)
+    restricted = repository.is_restricted(session, nhs_number)
+    request = policy_request(row, "requester", restricted=restricted)
     decision = decide(request, row.request_date, agreement_for(settings, row.agreement))
-    if record.restricted or decision.outcome is not Outcome.PERMIT:
+    if restricted or decision.outcome is not Outcome.PERMIT:
         values.update(_decision_values(session, request, decision))
     if decision.outcome is not Outcome.PERMIT:
         return Status.REFUSED, decision.approval
@@ -289,7 +289,7 @@ def review(session: Session, settings: Settings, principal: Principal, request_i
         release(session, settings, request_id, principal, reason)
     else:
         now = audit.utcnow()
-        if not repository.advance(session, request_id, Status.REFUSED,
+        if not repository.advance(session, row, Status.REFUSED,
                                   reviewed_by=principal.user_id, reviewed_at=now,
                                   review_decision="refuse", review_reason=reason):
             raise Conflict(f"trace request {request_id} was reviewed by someone else")
@@ -316,7 +316,7 @@ def release(session: Session, settings: Settings, request_id: int,
     resource = release_resource(record, fields, f"trace-release-{row.id}", new)
     now = audit.utcnow()
     if not repository.advance(
-            session, request_id, Status.RELEASED, reviewed_by=reviewer.user_id if reviewer
+            session, row, Status.RELEASED, reviewed_by=reviewer.user_id if reviewer
             else None, reviewed_at=now, review_decision="approve", review_reason=reason):
         raise Conflict(f"trace request {request_id} was reviewed by someone else")
     repository.add_release(session, TraceReleaseRow(

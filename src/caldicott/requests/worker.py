@@ -65,8 +65,7 @@ def process_pending(sessions: Sessions, settings: Settings, today: dt.date | Non
     last = 0
     while True:
         with sessions() as session:
-            ids = [i for i in repository.ids_in(session, pending, limit=100_000) if i > last]
-        ids = ids[:page]
+            ids = repository.ids_in(session, pending, after=last, limit=page)
         if not ids:
             break
         for request_id in ids:

@@ -1,0 +1,50 @@
+"""``caldicott trace-request``: finish interrupted or queued requests; count them by status."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+app = typer.Typer(name="trace-request", no_args_is_help=True,
+                  help="Trace requests: finish interrupted or queued ones, count by status.")
+
+
+@app.command("process")
+def process(
+    as_of: str = typer.Option("", "--as-of", help="Decide queued requests as of this date "
+                              "(YYYY-MM-DD; default today)"),
+) -> None:
+    """Decide and trace every request left received or permitted (after a crash), and decide
+    queued ones whose agreement has resumed or been withdrawn."""
+    from caldicott.db import make_session_factory
+    from caldicott.errors import InvalidInput
+    from caldicott.requests.worker import process_pending
+    from caldicott.service.context import open_database
+
+    try:
+        today = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise InvalidInput(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    settings, engine = open_database()
+    counts = process_pending(make_session_factory(engine), settings, today=today)
+    _print(counts)
+
+
+@app.command("status")
+def status() -> None:
+    """How many trace requests are in each status."""
+    from caldicott.db import make_session_factory
+    from caldicott.requests.repository import count_by_status
+    from caldicott.service.context import open_database
+
+    _, engine = open_database()
+    with make_session_factory(engine)() as session:
+        _print(count_by_status(session))
+
+
+def _print(counts: dict[str, int]) -> None:
+    if not counts:
+        typer.echo("no trace requests")
+    for name, number in sorted(counts.items()):
+        typer.echo(f"{name:<17} {number:>8}")
