@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from caldicott.access.models import UserRow
+from caldicott.agreements.models import AgreementDecisionRow
 from caldicott.orgs.models import OrganisationRow
 from caldicott.register.models import PatientRow
 from caldicott.requests.core.states import Status, is_closed, sources_of
@@ -94,6 +95,14 @@ def organisation_id(session: Session, code: str) -> int | None:
 
 def user_exists(session: Session, user_id: int) -> bool:
     return session.get(UserRow, user_id) is not None
+
+
+def decided_as_of(session: Session, row: TraceRequestRow) -> dt.date | None:
+    """The date the request's stored decision was made as of."""
+    if row.decision_id is None:
+        return None
+    return session.scalar(select(AgreementDecisionRow.as_of)
+                          .where(AgreementDecisionRow.id == row.decision_id))
 
 
 def is_restricted(session: Session, nhs_number: str) -> bool:

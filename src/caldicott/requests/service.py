@@ -264,7 +264,9 @@ def _decide_for_patient(session: Session, settings: Settings, row: TraceRequestR
     """Decide again now that the patient is known: a restricted record loses address and GP."""
     restricted = repository.is_restricted(session, nhs_number)
     request = policy_request(row, "requester", restricted=restricted)
-    decision = decide(request, row.request_date, agreement_for(settings, row.agreement))
+    # As of the date the request was decided (a queued one may have been decided later).
+    as_of = repository.decided_as_of(session, row) or row.request_date
+    decision = decide(request, as_of, agreement_for(settings, row.agreement))
     if restricted or decision.outcome is not Outcome.PERMIT:
         values.update(_decision_values(session, request, decision))
     if decision.outcome is not Outcome.PERMIT:
