@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from caldicott.access.core.principal import Principal
 from caldicott.db import utcnow
-from caldicott.ledger.core.events import Agent, AuditEvent, JSONScalar, Outcome, pseudonymise
+from caldicott.ledger.core.events import (
+    Agent,
+    AuditEvent,
+    JSONScalar,
+    Outcome,
+    Pseudonym,
+    pseudonymise,
+)
 
 __all__ = ["AuditEvent", "utcnow"]
 from caldicott.ledger.service import append_many
@@ -37,7 +44,7 @@ def event(settings: Settings, kind: str, row: TraceRequestRow, agent: Agent, *,
           outcome: Outcome = "success", details: Mapping[str, JSONScalar] | None = None,
           action: str = "U") -> AuditEvent:
     """An audit event about ``row``; the matched patient, if any, only as a pseudonym."""
-    subjects = ()
+    subjects: tuple[Pseudonym, ...] = ()
     if row.matched_nhs_number:
         subjects = (pseudonymise(settings.secret_key, "nhs_number", row.matched_nhs_number),)
     return AuditEvent(

@@ -56,7 +56,7 @@ def advance(session: Session, row: TraceRequestRow, target: Status, **values: An
                TraceRequestRow.status.in_(sources_of(target)))
         .values(**values)
         .execution_options(synchronize_session=False))
-    moved = result.rowcount == 1  # type: ignore[attr-defined]
+    moved: bool = getattr(result, "rowcount", 0) == 1
     if moved:
         for name, value in values.items():
             set_committed_value(row, name, value)
@@ -101,8 +101,9 @@ def decided_as_of(session: Session, row: TraceRequestRow) -> dt.date | None:
     """The date the request's stored decision was made as of."""
     if row.decision_id is None:
         return None
-    return session.scalar(select(AgreementDecisionRow.as_of)
-                          .where(AgreementDecisionRow.id == row.decision_id))
+    day: dt.date | None = session.scalar(select(AgreementDecisionRow.as_of)
+                                         .where(AgreementDecisionRow.id == row.decision_id))
+    return day
 
 
 def is_restricted(session: Session, nhs_number: str) -> bool:

@@ -50,7 +50,8 @@ def _ask(person: PatientRecord, day: dt.date, category: str, postcode: str | Non
 
 class _Story:
     def __init__(self, client: Any, world: World) -> None:
-        self.client, self.world, self.steps = client, world, []
+        self.client, self.world = client, world
+        self.steps: list[ScenarioStep] = []
 
     def _auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.world.tokens[who]}"}

@@ -12,7 +12,7 @@ CATEGORIES = ("overstayer", "illegal_entrant", "absconder", "reporting_breach", 
               "foreign_national_offender", "vulnerable_person", "other")
 TRACE_FIELDS = ("name", "previous_names", "date_of_birth", "sex", "address", "gp_practice",
                 "registration_date", "primary_care_area")
-DEFAULT_FIELDS = ["name", "date_of_birth", "address", "gp_practice"]
+DEFAULT_FIELDS: list[str] = ["name", "date_of_birth", "address", "gp_practice"]
 MAX_BATCH = 10_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -66,7 +66,8 @@ class TraceRequestIn(BaseModel):
     deportation_considered: bool = False
     alternatives_exhausted: bool = False
     requested_fields: list[FieldName] = Field(
-        default_factory=lambda: list(DEFAULT_FIELDS), min_length=1, max_length=8)
+        default_factory=lambda: list(DEFAULT_FIELDS),  # type: ignore[arg-type]
+        min_length=1, max_length=8)
     request_date: dt.date | None = Field(
         None, description="The date the request is judged as of (default: today; not later)")
     agreement: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")] = "tracing-mou"

@@ -14,6 +14,7 @@ import json
 import uuid
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -107,7 +108,8 @@ def _received(settings: Settings, principal: Principal,
               rows: list[TraceRequestRow]) -> list[audit.AuditEvent]:
     agent = audit.agent_of(principal, Role.REQUESTING_OFFICER.value)
     return [audit.event(settings, "trace-request-received", r, agent, action="C",
-                        details={"status": "received", "batch": r.batch_id}) for r in rows]
+                        details={"status": "received", "in_batch": r.batch_id is not None})
+            for r in rows]
 
 
 def submit(session: Session, settings: Settings, principal: Principal, item: TraceRequestIn,
@@ -147,6 +149,9 @@ def submit_batch(session: Session, settings: Settings, principal: Principal,
                  today: dt.date | None = None) -> tuple[str, list[int], bool]:
     """Receive a batch in one transaction: every row, or (on any bad row) none.
 
+    (The ledger records that a request came in a batch, not the batch id: a hex id can
+    hold a ten-digit run, which the ledger rightly refuses as a possible NHS number.)
+
     Returns the batch id, the request ids and whether the batch is new.
     """
     ensure_can_submit(principal)
@@ -180,7 +185,7 @@ def policy_request(row: TraceRequestRow, requester: str, restricted: bool = Fals
         risk_to_public=row.risk_to_public, alternatives_exhausted=row.alternatives_exhausted)
 
 
-def _decision_values(session: Session, request: TraceRequest, decision: Decision) -> dict:
+def _decision_values(session: Session, request: TraceRequest, decision: Decision) -> dict[str, Any]:
     stored = record_decision(session, request, decision)
     return {"decision_id": stored.id, "decided_version": decision.version,
             "decision_hash": decision.content_hash,
@@ -233,7 +238,7 @@ def trace_step(session: Session, settings: Settings, request_id: int,
                                    row.postcode, row.sex, today=row.request_date)
     result = matching.trace_request(session, query)
     target = _TRACE_OUTCOME[result.outcome.value]
-    values: dict = {
+    values: dict[str, Any] = {
         "traced_by": tracer.user_id if tracer else None, "traced_at": audit.utcnow(),
         "trace_outcome": result.outcome.value, "match_probability": result.match_probability,
         "match_margin": result.margin if result.margin not in (float("inf"),)
@@ -260,7 +265,7 @@ def trace_step(session: Session, settings: Settings, request_id: int,
 
 
 def _decide_for_patient(session: Session, settings: Settings, row: TraceRequestRow,
-                        nhs_number: str, values: dict) -> tuple[Status, Approval]:
+                        nhs_number: str, values: dict[str, Any]) -> tuple[Status, Approval]:
     """Decide again now that the patient is known: a restricted record loses address and GP."""
     restricted = repository.is_restricted(session, nhs_number)
     request = policy_request(row, "requester", restricted=restricted)

@@ -61,7 +61,7 @@ class World:
 def _spare_nhs_number(taken: set[str]) -> str:
     for serial in range(900_000, 999_999):
         stem = f"999{serial:06d}"
-        check = nhs_number.calculate_checksum(stem)
+        check = nhs_number.calculate_checksum(stem)  # type: ignore[attr-defined]
         if check is not None and check < 10 and f"{stem}{check}" not in taken:
             return f"{stem}{check}"
     raise RuntimeError("no spare test NHS number")
@@ -88,7 +88,8 @@ def story_people(everyone: list[PatientRecord]) -> tuple[StoryPeople, list[Patie
                    addresses=(Address("3 Example Close", "", "Testtown", "ZZ9 9ZZ",
                                       dt.date(2010, 1, 1)),), previous_names=())
     register_people.append(twin)
-    story = StoryPeople(*(register_people[i] for i in picked), namesake_twin=twin)
+    over, offender, restricted, namesake = (register_people[i] for i in picked)
+    story = StoryPeople(over, offender, restricted, namesake, namesake_twin=twin)
     return story, register_people
 
 
