@@ -80,12 +80,14 @@ def submit(item: TraceRequestIn, principal: CurrentUser, session: SessionDep,
     """Submit one tracing request; it is decided and traced before this returns."""
     try:
         with session.begin():
+            repository.begin_write(session)
             row, created = service.submit(session, settings, principal, item, idempotency_key)
             request_id = row.id
     except IntegrityError:  # a concurrent retry with the same key won the insert
         if idempotency_key is None:
             raise
         with session.begin():
+            repository.begin_write(session)
             row, created = service.submit(session, settings, principal, item, idempotency_key)
             request_id = row.id
     if created:
@@ -134,11 +136,13 @@ def _receive_batch(request: Request, principal: CurrentUser, settings: SettingsD
                    key: str | None) -> tuple[str, list[int], bool]:
     try:
         with request.app.state.sessions() as session, session.begin():
+            repository.begin_write(session)
             return service.submit_batch(session, settings, principal, items, key)
     except IntegrityError:
         if key is None:
             raise
         with request.app.state.sessions() as session, session.begin():
+            repository.begin_write(session)
             return service.submit_batch(session, settings, principal, items, key)
 
 
@@ -191,6 +195,7 @@ def review_request(request_id: RequestId, body: ReviewIn, principal: CurrentUser
     """
     ensure(can(principal, Action.REVIEW_RELEASE))
     with session.begin():
+        repository.begin_write(session)
         views.visible(session, principal, request_id)
         row = service.review(session, settings, principal, request_id,
                              body.decision == "approve", body.reason)
@@ -203,6 +208,7 @@ def retrace_request(request_id: RequestId, principal: CurrentUser, session: Sess
     """A tracer runs the trace again (a request awaiting review, or one still pending)."""
     ensure(can(principal, Action.RUN_TRACE))
     with session.begin():
+        repository.begin_write(session)
         row = views.visible(session, principal, request_id)
         if row.status not in ("permitted", "awaiting_review"):
             raise Conflict(f"trace request {request_id} is {row.status}; only a permitted "

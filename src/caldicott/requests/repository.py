@@ -19,6 +19,21 @@ from caldicott.requests.core.states import Status, is_closed, sources_of
 from caldicott.requests.models import TraceReleaseRow, TraceRequestRow
 
 
+def begin_write(session: Session) -> None:
+    """Take SQLite's write lock first thing in a transaction that will write.
+
+    SQLite starts transactions deferred: one that reads, then writes after
+    another writer committed, fails at once with "database is locked" instead
+    of waiting. A write statement as the first statement waits its turn (the
+    busy timeout) instead. PostgreSQL needs nothing: its row locks and the
+    conditional updates serialise the steps.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(TraceRequestRow).where(TraceRequestRow.id == -1)
+                        .values(status=TraceRequestRow.status)
+                        .execution_options(synchronize_session=False))
+
+
 def get(session: Session, request_id: int) -> TraceRequestRow | None:
     return session.get(TraceRequestRow, request_id)
 

@@ -29,6 +29,7 @@ def _step(sessions: Sessions, run: Callable[[Session], Status | None]) -> Status
     with sessions() as session:
         try:
             with session.begin():
+                repository.begin_write(session)
                 return run(session)
         except service.StepLost:
             return None

@@ -186,3 +186,24 @@ def test_bad_input_is_an_operation_outcome_never_a_500(lifecycle: Lifecycle) -> 
                                       json={"requests": [good] * 10_001},
                                       headers=lifecycle.auth("officer"))
     assert oversized.status_code == 422
+
+
+def test_concurrent_retries_and_reviews_make_one_request_and_one_release(
+        lifecycle: Lifecycle) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = _ask(lifecycle.world.people.overstayer, dt.date(2017, 10, 2), "overstayer", None,
+                case_reference="RACE-1")
+    headers = {**lifecycle.auth("officer"), "Idempotency-Key": "race-1"}
+    with ThreadPoolExecutor(6) as pool:
+        replies = list(pool.map(lambda _: lifecycle.client.post(
+            "/api/trace-requests", json=body, headers=headers), range(6)))
+    assert sorted(r.status_code for r in replies) == [200] * 5 + [201], [r.text for r in replies]
+    assert len({r.json()["id"] for r in replies}) == 1
+    request_id = replies[0].json()["id"]
+    approve = {"decision": "approve", "reason": "race"}
+    with ThreadPoolExecutor(4) as pool:
+        reviews = list(pool.map(lambda who: lifecycle.client.post(
+            f"/api/trace-requests/{request_id}/review", json=approve,
+            headers=lifecycle.auth(who)), ["guardian", "tracing_guardian"] * 2))
+    assert sorted(r.status_code for r in reviews) == [200, 409, 409, 409], [r.text for r in reviews]
