@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-import nhs_number
+from nhs_number.validate import calculate_checksum
 
 SEXES = ("male", "female", "other", "unknown")
 
@@ -52,7 +52,7 @@ def check_nhs_number(raw: str) -> str:
     digits = raw.replace(" ", "").replace("-", "")
     if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
         raise RecordError(f"NHS number {raw!r} is not 10 digits")
-    if nhs_number.calculate_checksum(digits[:9]) != int(digits[9]):
+    if calculate_checksum(digits[:9]) != int(digits[9]):
         raise RecordError(f"NHS number {raw!r} fails the modulus-11 check")
     return digits
 

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Select,
     String,
-    Table,
     any_,
     bindparam,
     delete,
@@ -49,17 +49,20 @@ def _one_of(session: Session, column: Any, values: Iterable[str]) -> ColumnEleme
     """
     values = list(values)
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("values", values, type_=ARRAY(String)))
-    unpacked = select(literal_column("value")).select_from(
+        condition: ColumnElement[bool] = column == any_(
+            bindparam("values", values, type_=ARRAY(String)))
+        return condition
+    unpacked: Select[Any] = select(literal_column("value")).select_from(
         func.json_each(bindparam("values", json.dumps(values))))
-    return column.in_(unpacked.scalar_subquery())
+    condition = column.in_(unpacked.scalar_subquery())
+    return condition
 
 
 def count_patients(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(PatientRow)) or 0
 
 
-def _bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def _bulk_insert(session: Session, table: str, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     connection = session.connection()
@@ -67,7 +70,7 @@ def _bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]])
         columns = list(rows[0])
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         ) as copy:
             for row in rows:
                 copy.write_row([row[c] for c in columns])
@@ -76,7 +79,7 @@ def _bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]])
     # more than the insert itself at register scale; values are converted here
     # to exactly the forms SQLAlchemy's SQLite types store.
     columns = list(rows[0])
-    statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+    statement = (f"INSERT INTO {table} ({', '.join(columns)}) "
                  f"VALUES ({', '.join('?' for _ in columns)})")
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     getter = operator.itemgetter(*columns) if len(columns) > 1 else (
@@ -203,7 +206,7 @@ def save_practices(session: Session, practices: dict[str, GPPractice]) -> None:
         .where(_one_of(session, GPPracticeRow.code, list(practices))))}
     new = [{"code": p.code, "name": p.name, "address": p.address}
            for code, p in practices.items() if code not in known]
-    _bulk_insert(session, GPPracticeRow.__table__, new)
+    _bulk_insert(session, GPPracticeRow.__tablename__, new)
     for code, practice in practices.items():
         row = known.get(code)
         if row is not None and (row.name, row.address) != (practice.name, practice.address):
@@ -216,7 +219,7 @@ def save_records(session: Session, created: Sequence[PatientRecord],
     """Write new patients and replace changed ones (with their histories)."""
     practices = {r.gp.code: r.gp for r in (*created, *changed) if r.gp}
     save_practices(session, practices)
-    _bulk_insert(session, PatientRow.__table__, [_patient_row(r, updated_at) for r in created])
+    _bulk_insert(session, PatientRow.__tablename__, [_patient_row(r, updated_at) for r in created])
     if changed:
         numbers = [r.nhs_number for r in changed]
         for table in (AddressRow, PreviousNameRow):
@@ -226,5 +229,5 @@ def save_records(session: Session, created: Sequence[PatientRecord],
             session.execute(update(PatientRow).where(PatientRow.nhs_number == row.pop(
                 "nhs_number")).values(**row))
     addresses, names = _child_rows([*created, *changed])
-    _bulk_insert(session, AddressRow.__table__, addresses)
-    _bulk_insert(session, PreviousNameRow.__table__, names)
+    _bulk_insert(session, AddressRow.__tablename__, addresses)
+    _bulk_insert(session, PreviousNameRow.__tablename__, names)

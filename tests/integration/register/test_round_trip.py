@@ -19,6 +19,10 @@ from caldicott.register.sources import csv_observations
 from tests.factories import synthetic_nhs_numbers
 
 NHS_NUMBERS = list(islice(synthetic_nhs_numbers(5000), 40))
+# A practice is shared by its patients: one name and address per ODS code.
+PRACTICES = [GPPractice("B86001", "Sample Lane Surgery", "1 Sample Lane, Leeds"),
+             GPPractice("Y02345", "Test Road Medical Centre, Ünit 2", ""),
+             GPPractice("W91016", "Meddygfa'r Prawf", "Heol y Prawf, Caerdydd")]
 names = st.from_regex(r"[A-Z][a-z]{1,8}([ '-][A-Z][a-z]{1,8})?", fullmatch=True)
 text_line = st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs", "P"]),
                     min_size=1, max_size=30).map(str.strip).filter(bool)
@@ -40,8 +44,7 @@ def address_histories(draw: st.DrawFn) -> tuple[Address, ...]:
 @st.composite
 def patients(draw: st.DrawFn, nhs: str) -> PatientRecord:
     birth = draw(dates)
-    gp = draw(st.none() | st.builds(GPPractice, st.from_regex(r"[A-Z][0-9]{5}", fullmatch=True),
-                                    text_line, st.just("") | text_line))
+    gp = draw(st.none() | st.sampled_from(PRACTICES))
     return PatientRecord(
         nhs_number=nhs, given_name=draw(names), family_name=draw(names), birth_date=birth,
         sex=draw(st.sampled_from(["male", "female", "other", "unknown"])),
