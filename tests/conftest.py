@@ -93,3 +93,23 @@ def session(engine: Engine) -> Iterator[Session]:
         finally:
             session.close()
             transaction.rollback()
+
+
+@pytest.fixture()
+def fresh_settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for an empty database of the test's own, dropped afterwards.
+
+    For tests whose code commits (a CLI subprocess, a server): they cannot run
+    inside the rolled-back ``session`` and must not leave rows for others.
+    """
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+        yield Settings(environment="test", database_url=url, data_dir=tmp_path,
+                       secret_key="test-secret-not-for-production")
+        return
+    url, admin = _create_postgres_database()
+    try:
+        yield Settings(environment="test", database_url=url, data_dir=tmp_path,
+                       secret_key="test-secret-not-for-production")
+    finally:
+        _drop_postgres_database(url, admin)

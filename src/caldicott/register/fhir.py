@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -313,9 +313,18 @@ def fhir_to_record(resource: dict[str, Any]) -> PatientRecord:
 
 
 
-def _ndjson_patients(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
+Wrap = Callable[[IO[bytes]], IO[bytes]]
+
+
+def _open(path: Path, wrap: Wrap | None) -> IO[bytes]:
+    handle = path.open("rb")
+    return wrap(handle) if wrap else handle
+
+
+def _ndjson_patients(path: Path, wrap: Wrap | None = None
+                     ) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
     seen_json = False
-    with path.open("rb") as handle:
+    with _open(path, wrap) as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
@@ -341,11 +350,12 @@ def _why(error: Exception) -> str:
     return "".join(c for c in first if c.isprintable())[:120]
 
 
-def _bundle_patients(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
+def _bundle_patients(path: Path, wrap: Wrap | None = None
+                     ) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
     import ijson
 
     number = 0
-    with path.open("rb") as handle:
+    with _open(path, wrap) as handle:
         try:
             for number, entry in enumerate(ijson.items(handle, "entry.item", use_float=True), 1):
                 resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -374,14 +384,17 @@ def _single_resource(path: Path) -> Iterator[tuple[int, dict[str, Any] | Excepti
         raise NotAFile(f"{path.name} is not a FHIR Bundle of Patients (found {found})")
 
 
-def iter_fhir_patients(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
+def iter_fhir_patients(path: Path, fmt: str | None = None, wrap: Wrap | None = None
+                       ) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
     """Stream the Patient resources of a Bundle (``.json``) or NDJSON (``.ndjson``) file.
 
     Yields ``(number, resource)`` where number is the entry number in a Bundle
     or the line number in NDJSON, both counting from 1; an entry or line that
     cannot be read yields ``(number, RecordError)`` instead. Memory stays flat
     whatever the file size (a Bundle is parsed with ``ijson``). Resources are
-    not validated here: pass each to :func:`fhir_to_record`.
+    not validated here: pass each to :func:`fhir_to_record`. ``fmt`` (``json`` or
+    ``ndjson``) overrides the file name's suffix; ``wrap`` wraps each opened
+    handle (an importer counts bytes read through it for its progress bar).
 
     Raises:
         NotAFile: the file is not JSON / NDJSON at all, or breaks off mid-way.
@@ -394,9 +407,10 @@ def iter_fhir_patients(path: Path) -> Iterator[tuple[int, dict[str, Any] | Excep
         [1]
     """
     path = Path(path)
-    if path.suffix.lower() == ".ndjson":
-        return _ndjson_patients(path)
-    return _bundle_patients(path)
+    fmt = fmt or ("ndjson" if path.suffix.lower() in (".ndjson", ".jsonl") else "json")
+    if fmt == "ndjson":
+        return _ndjson_patients(path, wrap)
+    return _bundle_patients(path, wrap)
 
 
 def write_ndjson(records: Iterable[PatientRecord], out: Path | IO[str]) -> int:

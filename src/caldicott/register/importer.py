@@ -44,9 +44,11 @@ def run_import(path: Path, *, strict: bool = False, rejects_path: Path | None = 
     _, engine = open_database(settings)
     with _progress(show_progress) as progress, path.open("rb") as raw:
         task = progress.add_task("import", total=path.stat().st_size)
-        counted = CountingReader(raw, lambda n: progress.advance(task, n))
-        observations = (csv_observations(counted) if fmt == "csv"  # type: ignore[arg-type]
-                        else fhir_observations(path))
+        def advance(size: int) -> None:
+            progress.advance(task, size)
+
+        observations = (csv_observations(CountingReader(raw, advance))  # type: ignore[arg-type]
+                        if fmt == "csv" else fhir_observations(path, fmt, advance))
         with make_session_factory(engine)() as session:
             transaction = session.begin()
             if engine.dialect.name == "sqlite":

@@ -33,6 +33,10 @@ class CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
     def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
         data = self._raw.read(len(buffer))
         buffer[: len(data)] = data
@@ -120,10 +124,16 @@ def _observation(reader: RowReader, rows: tuple[int, ...], key: tuple[str, ...],
         return rows, error
 
 
-def fhir_observations(path: Path) -> Iterator[Observation]:
+def fhir_observations(path: Path, fmt: str | None = None,
+                      on_read: Callable[[int], None] | None = None) -> Iterator[Observation]:
     from caldicott.register.fhir import fhir_to_record, iter_fhir_patients
 
-    for number, resource in iter_fhir_patients(path):
+    def wrap(handle: IO[bytes]) -> IO[bytes]:
+        if on_read is None:
+            return handle
+        return io.BufferedReader(CountingReader(handle, on_read))  # type: ignore[arg-type]
+
+    for number, resource in iter_fhir_patients(path, fmt, wrap):
         if isinstance(resource, Exception):
             yield (number,), RecordError(str(resource))
             continue

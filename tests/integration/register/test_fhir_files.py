@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from itertools import islice
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from caldicott.register.fhir import record_to_fhir
 from caldicott.register.models import PatientRow
 from caldicott.register.service import import_observations, write_export
 from caldicott.register.sources import fhir_observations
+from caldicott.settings import Settings
 from caldicott.synth import generate_people
 
 
@@ -45,3 +49,20 @@ def test_a_bundle_imports_its_patients_and_refuses_bad_entries_by_number(
     report = import_observations(session, fhir_observations(path))
     assert report.created == 5
     assert [number for number, _, _ in report.rejects] == [3, 7]
+
+
+def test_the_import_command_reads_fhir_ndjson_and_names_bad_lines(
+        fresh_settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "people.ndjson"
+    lines = [json.dumps(record_to_fhir(p)) for p in generate_people(4, seed=11)]
+    lines.insert(1, json.dumps({"resourceType": "Patient", "birthDate": "2999-01-01"}))
+    path.write_text("\n".join(lines) + "\n")
+    rejects = tmp_path / "rejects.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "caldicott", "register", "import", str(path),
+         "--rejects", str(rejects)],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "CALDICOTT_DATABASE_URL": fresh_settings.resolved_database_url})
+    assert result.returncode == 0, result.stderr
+    assert "imported 4 of 5 rows" in result.stdout
+    assert rejects.read_text().splitlines()[1].startswith("2,")

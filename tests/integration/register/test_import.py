@@ -103,13 +103,14 @@ def test_a_new_address_closes_the_open_one_and_keeps_history(session: Session,
 
 @pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"just words\n"])
 def test_a_file_that_is_not_a_register_gets_one_line_and_exit_2(
-        settings: Settings, tmp_path: Path, content: bytes) -> None:
+        fresh_settings: Settings, tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "upload.csv"
     path.write_bytes(content)
     result = subprocess.run(
         [sys.executable, "-m", "caldicott", "register", "import", str(path)],
         capture_output=True, text=True, check=False,
-        env={"CALDICOTT_DATABASE_URL": settings.resolved_database_url, "PATH": "/usr/bin:/bin"})
+        env={"CALDICOTT_DATABASE_URL": fresh_settings.resolved_database_url,
+             "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("caldicott: ")
