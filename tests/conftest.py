@@ -26,7 +26,8 @@ from caldicott.settings import Settings
 POSTGRES_ADMIN_URL = os.environ.get(
     "CALDICOTT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-BACKENDS = [b for b in os.environ.get("CALDICOTT_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+BACKENDS = [backend for backend in
+            os.environ.get("CALDICOTT_TEST_BACKENDS", "sqlite,postgresql").split(",") if backend]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
