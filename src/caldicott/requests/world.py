@@ -115,9 +115,13 @@ def build_world(engine: Engine, people: int = 300, seed: int = 2017) -> World:
     with unit_of_work(engine) as session:
         present = register.load_records(session, [p.nhs_number for p in everyone])
         missing = [p for p in everyone if p.nhs_number not in present]
-        if missing:
-            register.save_records(session, missing, [], utcnow())
-    _ensure_model(engine, (people, seed), reindex=bool(missing))
+        # A register that already held the story's people (the demo world) must still
+        # mark the restricted one restricted, or the story would release their address.
+        changed = [p for p in (story.restricted, story.namesake_twin)
+                   if p.nhs_number in present and present[p.nhs_number] != p]
+        if missing or changed:
+            register.save_records(session, missing, changed, utcnow())
+    _ensure_model(engine, (people, seed), reindex=bool(missing or changed))
     return World(tokens, user_ids, story)
 
 
