@@ -94,6 +94,7 @@ def submit(item: TraceRequestIn, principal: CurrentUser, session: SessionDep,
         worker.process_request(request.app.state.sessions, settings, request_id)
     else:
         response.status_code = 200
+    response.headers["Location"] = f"/api/trace-requests/{request_id}"
     return _view(request, principal, request_id)
 
 

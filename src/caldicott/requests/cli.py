@@ -33,14 +33,19 @@ def process(
 
 @app.command("status")
 def status() -> None:
-    """How many trace requests are in each status."""
+    """How many trace requests are in each status, and how many releases told the
+    requester something new (an address different from the one they supplied)."""
     from caldicott.db import make_session_factory
-    from caldicott.requests.repository import count_by_status
+    from caldicott.requests.repository import count_by_status, count_new_information
     from caldicott.service.context import open_database
 
     _, engine = open_database()
     with make_session_factory(engine)() as session:
         _print(count_by_status(session))
+        new, released = count_new_information(session)
+    if released:
+        typer.echo(f"releases that gave the requester an address they did not have: "
+                   f"{new} of {released}")
 
 
 def _print(counts: dict[str, int]) -> None:

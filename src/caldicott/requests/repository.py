@@ -170,6 +170,14 @@ def ids_in(session: Session, statuses: Sequence[str], after: int = 0,
                                 .order_by(TraceRequestRow.id).limit(limit)))
 
 
+def count_new_information(session: Session) -> tuple[int, int]:
+    """``(releases that told the requester a new address, all releases)``."""
+    rows = {bool(new): int(count) for new, count in session.execute(
+        select(TraceReleaseRow.new_information, func.count())
+        .group_by(TraceReleaseRow.new_information))}
+    return rows.get(True, 0), sum(rows.values())
+
+
 def count_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(TraceRequestRow.status, func.count())
                            .group_by(TraceRequestRow.status))
