@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,13 @@ _READ_HEAD = select(HEAD.c.tree_size, HEAD.c.root, HEAD.c.frontier).where(HEAD.c
 _LEAVES = (select(ENTRY.c.index, ENTRY.c.leaf_hash)
            .where(ENTRY.c.index.in_(bindparam("wanted", expanding=True))))
 _NODES = select(NODE.c.key, NODE.c.hash).where(NODE.c.key.in_(bindparam("wanted", expanding=True)))
+# A proof's leaves, subtrees and the head in one statement: one round trip to the server.
+_PROOF_NODES = union_all(
+    select(literal(0).label("kind"), ENTRY.c.index.label("key"), ENTRY.c.leaf_hash.label("hash"))
+    .where(ENTRY.c.index.in_(bindparam("leaves", expanding=True))),
+    select(literal(1), NODE.c.key, NODE.c.hash)
+    .where(NODE.c.key.in_(bindparam("keys", expanding=True))),
+    select(literal(2), HEAD.c.tree_size, HEAD.c.root).where(HEAD.c.id == HEAD_ID))
 
 
 def lock_head(session: Session) -> tuple[int, bytes]:
@@ -103,6 +110,24 @@ def fetch_nodes(session: Session, wanted: Iterable[NodeId]) -> dict[NodeId, byte
         rows = connection.execute(_NODES, {"wanted": list(keys)})
         found.update({keys[int(k)]: bytes(h) for k, h in rows})
     return found
+
+
+def fetch_nodes_with_size(session: Session,
+                          wanted: Iterable[NodeId]) -> tuple[int, dict[NodeId, bytes]]:
+    """The current tree size and the named subtrees' hashes, in one statement."""
+    wanted = set(wanted)
+    leaves = [pos for level, pos in wanted if level == 0]
+    keys = {node_key(level, pos): (level, pos) for level, pos in wanted if level > 0}
+    size, found = 0, {}
+    rows = session.connection().execute(_PROOF_NODES, {"leaves": leaves, "keys": list(keys)})
+    for kind, key, value in rows:
+        if kind == 0:
+            found[(0, int(key))] = bytes(value)
+        elif kind == 1:
+            found[keys[int(key)]] = bytes(value)
+        else:
+            size = int(key)
+    return size, found
 
 
 def leaf_hash_at(session: Session, index: int) -> bytes | None:

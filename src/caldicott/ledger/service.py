@@ -138,20 +138,23 @@ def tree_head(session: Session) -> tuple[int, bytes]:
     return size, root
 
 
-def _resolve(session: Session, ranges: Sequence[Range], extra: set[NodeId]) -> dict[NodeId, bytes]:
+def _proof_nodes(session: Session, size: int, ranges: Sequence[Range],
+                 extra: set[NodeId]) -> dict[NodeId, bytes]:
+    """Every hash a proof in the tree of ``size`` needs, and the head, in one round trip."""
     wanted = needed_nodes(ranges) | extra
-    found = repository.fetch_nodes(session, wanted)
+    current, found = repository.fetch_nodes_with_size(session, wanted)
+    if size > current:
+        raise Unprocessable(f"tree size {size} is beyond the current size {current}")
     if len(found) != len(wanted):
         raise Conflict("the ledger's stored tree is incomplete; run `caldicott ledger verify`")
     return found
 
 
-def _size_or_current(session: Session, requested: int | None) -> int:
-    size, _ = tree_head(session)
+def _requested_size(session: Session, requested: int | None, name: str) -> int:
     if requested is None:
-        return size
-    if not 0 < requested <= size:
-        raise Unprocessable(f"tree_size must be between 1 and the current size {size}")
+        return tree_head(session)[0]
+    if requested <= 0:
+        raise Unprocessable(f"{name} must be at least 1")
     return requested
 
 
@@ -162,11 +165,11 @@ def inclusion_proof(session: Session, index: int, tree_size: int | None = None) 
         >>> inclusion_proof(session, 5, 8).proof  # doctest: +SKIP
         [b'...', b'...', b'...']
     """
-    size = _size_or_current(session, tree_size)
+    size = _requested_size(session, tree_size, "tree_size")
     if not 0 <= index < size:
         raise Unprocessable(f"index must be between 0 and {size - 1} for a tree of size {size}")
     ranges = inclusion_ranges(index, size)
-    lookup = _resolve(session, ranges, {(0, index), *complete_pieces(0, size)})
+    lookup = _proof_nodes(session, size, ranges, {(0, index), *complete_pieces(0, size)})
     return InclusionProof(index, size, lookup[(0, index)], range_hash((0, size), lookup),
                           [range_hash(span, lookup) for span in ranges])
 
@@ -178,11 +181,12 @@ def consistency_proof(session: Session, first: int, second: int | None = None) -
         >>> consistency_proof(session, 3, 7).proof  # doctest: +SKIP
         [b'...', b'...', b'...', b'...']
     """
-    second = _size_or_current(session, second)
+    second = _requested_size(session, second, "second")
     if not 0 < first <= second:
         raise Unprocessable(f"first must be between 1 and second ({second})")
     ranges = consistency_ranges(first, second)
-    lookup = _resolve(session, ranges, {*complete_pieces(0, first), *complete_pieces(0, second)})
+    lookup = _proof_nodes(session, second, ranges,
+                          {*complete_pieces(0, first), *complete_pieces(0, second)})
     return ConsistencyProof(first, second, range_hash((0, first), lookup),
                             range_hash((0, second), lookup),
                             [range_hash(span, lookup) for span in ranges])
