@@ -35,7 +35,9 @@ def verify(
     settings, engine = open_database()
     console = Console(stderr=True)
     # One snapshot for the whole pass, so appends running meanwhile cannot look like tampering.
-    snapshot = engine.execution_options(isolation_level="SERIALIZABLE")
+    # (REPEATABLE READ is a snapshot on PostgreSQL; SQLite's transactions already are one.)
+    level = "SERIALIZABLE" if settings.is_sqlite else "REPEATABLE READ"
+    snapshot = engine.execution_options(isolation_level=level)
     with make_session_factory(snapshot)() as session, session.begin(), Progress(
             "verifying", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             console=console, transient=True) as bar:
