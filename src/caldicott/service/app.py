@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +34,17 @@ _HTTP_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service for ``settings`` (from the environment by default)."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()  # close pooled connections when the service stops
+
     app = FastAPI(
         title="caldicott",
         version=__version__,
         description="A disclosure-control gateway for confidential patient data.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
