@@ -12,8 +12,17 @@ config = context.config
 
 def run_migrations_online() -> None:
     engine: Engine | None = config.attributes.get("engine")
+    owned = engine is None
     if engine is None:
         engine = make_engine(Settings(database_url=config.get_main_option("sqlalchemy.url")))
+    try:
+        _migrate(engine)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def _migrate(engine: Engine) -> None:
     with engine.connect() as connection:
         context.configure(
             connection=connection,
