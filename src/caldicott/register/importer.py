@@ -17,7 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from caldicott.db import make_session_factory
 from caldicott.register.service import ImportReport, import_observations, write_rejects
@@ -42,8 +42,20 @@ def run_import(path: Path, *, strict: bool = False, rejects_path: Path | None = 
     """Import ``path`` into the register and write the rejects file."""
     fmt = detect_format(path)
     _, engine = open_database(settings)
+    try:
+        report = _import(engine, path, fmt, strict, show_progress)
+    finally:
+        engine.dispose()
+    if rejects_path is not None and report.rejects:
+        write_rejects(report, rejects_path)
+    return report
+
+
+def _import(engine: Engine, path: Path, fmt: str, strict: bool,
+            show_progress: bool) -> ImportReport:
     with _progress(show_progress) as progress, path.open("rb") as raw:
         task = progress.add_task("import", total=path.stat().st_size)
+
         def advance(size: int) -> None:
             progress.advance(task, size)
 
@@ -64,6 +76,4 @@ def run_import(path: Path, *, strict: bool = False, rejects_path: Path | None = 
                 transaction.rollback()
             else:
                 transaction.commit()
-    if rejects_path is not None and report.rejects:
-        write_rejects(report, rejects_path)
     return report

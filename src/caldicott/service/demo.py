@@ -40,6 +40,7 @@ def _add_organisations(settings: Settings) -> int:
         new = [OrganisationRow(code=code, name=name, kind=kind)
                for code, name, kind in SEED_ORGANISATIONS if code not in known]
         session.add_all(new)
+    engine.dispose()
     return len(new)
 
 
@@ -52,6 +53,7 @@ def build_demo_world(settings: Settings, people: int = 3000, seed: int = 2017) -
     _, engine = open_database(settings)
     with unit_of_work(engine) as session:
         present = repository.count_patients(session)
+    engine.dispose()
     added = _add_organisations(settings)
     typer.echo(f"organisations of the seeds: {added} added")
     if present:
