@@ -164,12 +164,14 @@ def _stream(session: Session, statement: Any) -> Iterator[Any]:
     sql = str(statement.compile(dialect=connection.dialect))
     raw = connection.connection.dbapi_connection
     assert raw is not None
+    options: dict[str, Any] = {}
     if connection.dialect.name == "postgresql":
         cursor = raw.cursor(name=f"ledger_stream_{uuid.uuid4().hex[:12]}")
+        options["binary"] = True  # bytea as raw bytes, not hex text to encode and parse
     else:
         cursor = raw.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(sql, **options)
         while batch := cursor.fetchmany(STREAM_BATCH):
             yield from batch
     finally:
