@@ -76,7 +76,8 @@ def _batch() -> list[dict[str, Any]]:
             "postcode": address.postcode if address else None, "purpose": "tracing",
             "category": "overstayer", "case_reference": f"CRASH-{number}",
             "justification": "crash test", "alternatives_exhausted": True,
-            "request_date": "2017-06-01" if number % 4 else "2018-06-01"})
+            # Three in four are refused at the decision (cheap), one in four is traced.
+            "request_date": "2018-06-01" if number % 4 else "2017-06-01"})
     return requests
 
 
@@ -144,5 +145,5 @@ def test_sigkill_during_a_batch_of_1000_loses_nothing(lifecycle: Lifecycle) -> N
         server.wait(timeout=30)
     after = _assert_consistent(lifecycle, ids, batch_id)
     assert sum(after.values()) == BATCH
-    assert after["refused"] >= BATCH // 4 and after["awaiting_review"] > 0
+    assert after["refused"] >= 3 * BATCH // 4 and after["awaiting_review"] > 0
     print(f"at the kill: {dict(at_kill)}; after restart: {dict(after)}")
