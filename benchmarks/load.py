@@ -144,7 +144,7 @@ def serve(settings: Settings, workers: int) -> tuple[subprocess.Popen[bytes], st
 
 
 async def _one(client: httpx.AsyncClient, rng: random.Random, subjects: list[dict[str, Any]],
-               known: list[int], officer: dict[str, str]) -> tuple[str, float, bool]:
+               known: list[int], officer: dict[str, str]) -> tuple[str, float, str]:
     roll = rng.random()
     started = time.perf_counter()
     try:
@@ -160,10 +160,10 @@ async def _one(client: httpx.AsyncClient, rng: random.Random, subjects: list[dic
         else:
             kind = "list"
             reply = await client.get("/api/trace-requests?limit=20", headers=officer)
-        ok = reply.status_code < 400
-    except httpx.HTTPError:
-        ok = False
-    return kind, time.perf_counter() - started, ok
+        outcome = "ok" if reply.status_code < 400 else f"{kind} {reply.status_code}"
+    except httpx.HTTPError as error:
+        outcome = f"{kind} {type(error).__name__}"
+    return kind, time.perf_counter() - started, outcome
 
 
 async def phase(base: str, rate: float, seconds: float, clients: int, token: str,
@@ -173,7 +173,7 @@ async def phase(base: str, rate: float, seconds: float, clients: int, token: str
     officer = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     gate = asyncio.Semaphore(clients)
-    results: list[tuple[str, float, bool]] = []
+    results: list[tuple[str, float, str]] = []
 
     async def fire(client: httpx.AsyncClient) -> None:
         async with gate:
@@ -191,18 +191,21 @@ async def phase(base: str, rate: float, seconds: float, clients: int, token: str
 
 
 def _summary(rate: float, seconds: float, wall: float,
-             results: list[tuple[str, float, bool]]) -> dict[str, Any]:
+             results: list[tuple[str, float, str]]) -> dict[str, Any]:
     latencies = sorted(r[1] for r in results)
 
     def pct(q: float) -> float:
         return round(1e3 * latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1)
 
     kinds: dict[str, int] = {}
-    for kind, _, _ in results:
+    errors: dict[str, int] = {}
+    for kind, _, outcome in results:
         kinds[kind] = kinds.get(kind, 0) + 1
+        if outcome != "ok":
+            errors[outcome] = errors.get(outcome, 0) + 1
     return {"rate_per_s": rate, "seconds": seconds, "requests": len(results),
             "achieved_per_s": round(len(results) / wall, 1), "mix": kinds,
-            "errors": sum(not ok for _, _, ok in results), "p50_ms": pct(0.5),
+            "errors": sum(errors.values()), "error_kinds": errors, "p50_ms": pct(0.5),
             "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
 
 
@@ -215,6 +218,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url")
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards")
+    parser.add_argument("--name", help="Results file name (default load / load_quick)")
     args = parser.parse_args()
     people = args.people or (10_000 if args.quick else 1_000_000)
     seconds = args.seconds or (10 if args.quick else 60)
@@ -245,7 +249,7 @@ def main() -> None:
         figures["ramp"], figures["highest_rate_within_250ms_p95"] = ramp, best
         figures["note"] = ("2-core machine shared with ~6 agents, the load generator and "
                            "PostgreSQL; figures move with their load")
-        path = write_results("load_quick" if args.quick else "load", figures)
+        path = write_results(args.name or ("load_quick" if args.quick else "load"), figures)
         print(f"wrote {path}")
         print({k: v for k, v in figures["open_load_100_per_s"].items()},
               "highest:", best)
