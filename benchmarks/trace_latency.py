@@ -93,13 +93,19 @@ def _setup(settings: Settings, people: list[Any], model: dict[str, Any]) -> dict
             "index_build_seconds": time.perf_counter() - started}
 
 
-def _in_process(settings: Settings, queries: list[Any]) -> tuple[dict[str, Any], dict]:
+def _in_process(settings: Settings, queries: list[Any], warm_up: list[Any] = ()
+                ) -> tuple[dict[str, Any], dict]:
+    """Time ``queries``, after tracing ``warm_up`` (other queries) untimed: a
+    running service has its database pages in memory; a fresh one does not."""
     engine = make_engine(settings)
     times, outcomes = [], {}
     with unit_of_work(engine) as session:
         request = check_request(queries[0].given_name, queries[0].family_name,
                                 queries[0].birth_date)
         trace_request(session, request)  # load the model once, as a running service has
+        for q in warm_up:
+            trace_request(session, check_request(q.given_name, q.family_name, q.birth_date,
+                                                 q.postcode or None, q.sex or None))
         for q in queries:
             request = check_request(q.given_name, q.family_name, q.birth_date,
                                     q.postcode or None, q.sex or None)
@@ -237,40 +243,72 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--folder", type=Path, default=Path("/tmp/caldicott_latency"))
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--warm-up", type=int, default=20_000,
+                        help="Queries traced untimed before the warm measurement")
+    parser.add_argument("--out", type=Path, default=None, help="Results JSON to write")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Reuse the SQLite register built by an earlier run")
+    parser.add_argument("--skip", default="",
+                        help="Comma-separated stages to skip: cold,http,splink,batch")
     args = parser.parse_args()
     if args.quick:
         args.people, args.batch, args.splink_queries = 20_000, 2_000, 20
     args.folder.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"people": args.people}
+    out = args.out or HERE / "results" / (
+        "trace_latency_quick.json" if args.quick else "trace_latency.json")
+    if args.reuse and out.exists():
+        results = json.loads(out.read_text())
+
+    def save(stage: str, value: Any) -> None:
+        results[stage] = value
+        out.write_text(json.dumps(results, indent=2))
+        print(stage, json.dumps(value), flush=True)
+
+    skip = set(args.skip.split(","))
     started = time.perf_counter()
     people = list(generate_people(args.people, seed=11))
-    queries = list(generate_queries(people, max(args.queries, args.batch), seed=12))
+    queries = list(generate_queries(people, max(args.queries + args.warm_up, args.batch),
+                                    seed=12))
     queries = [q for q in queries if _valid(q)]
-    results["generate_seconds"] = time.perf_counter() - started
-    started = time.perf_counter()
-    model = _train(people, queries, sample=min(args.people, 200_000))
-    results["train_seconds"] = time.perf_counter() - started
+    save("generate_seconds", time.perf_counter() - started)
     sample = queries[:args.queries]
     db = args.folder / f"latency_{args.people}.db"
-    db.unlink(missing_ok=True)
     sqlite = Settings(database_url=f"sqlite:///{db}", data_dir=args.folder)
-    results["sqlite_setup"] = _setup(sqlite, people, model)
-    results["sqlite_in_process"] = _in_process(sqlite, sample)[0]
-    results["http_sqlite"] = _http(sqlite, sample)
-    results["splink_predict_between"] = _splink_path(sqlite, sample[:args.splink_queries])
-    results["ratio_splink_p50_over_ours_p50"] = (
-        results["splink_predict_between"]["p50_ms"] / results["sqlite_in_process"]["p50_ms"])
-    results["batch_sqlite"] = _batch(sqlite, queries[:args.batch], args.folder)
+    model = None
+    if not (args.reuse and db.exists()):
+        started = time.perf_counter()
+        model = _train(people, queries, sample=min(args.people, 200_000))
+        save("train_seconds", time.perf_counter() - started)
+        db.unlink(missing_ok=True)
+        save("sqlite_setup", _setup(sqlite, people, model))
+    warm_up = queries[args.queries:args.queries + args.warm_up]
+    if "cold" not in skip:
+        save("sqlite_in_process_cold", _in_process(sqlite, sample)[0])
+    save("sqlite_in_process", _in_process(sqlite, sample, warm_up)[0])
+    if "http" not in skip:
+        save("http_sqlite", _http(sqlite, sample))
+    if "splink" not in skip:
+        save("splink_predict_between", _splink_path(sqlite, sample[:args.splink_queries]))
+        save("ratio_splink_p50_over_ours_p50",
+             results["splink_predict_between"]["p50_ms"] / results["sqlite_in_process"]["p50_ms"])
+    if "batch" not in skip:
+        save("batch_sqlite", _batch(sqlite, queries[:args.batch], args.folder))
     if not args.skip_postgres:
+        if model is None:
+            engine = make_engine(sqlite)
+            with unit_of_work(engine) as session:
+                row = repository.model_by_version(
+                    session, repository.active_model_version(session)[0])
+                model = json.loads(row.model_json)
+            engine.dispose()
         postgres, name = _postgres_settings(args.folder)
         try:
-            results["postgres_setup"] = _setup(postgres, people, model)
-            results["postgres_in_process"] = _in_process(postgres, sample)[0]
+            save("postgres_setup", _setup(postgres, people, model))
+            save("postgres_in_process_cold", _in_process(postgres, sample)[0])
+            save("postgres_in_process", _in_process(postgres, sample, warm_up)[0])
         finally:
             _drop_postgres(name)
-    out = HERE / "results" / ("trace_latency_quick.json" if args.quick else "trace_latency.json")
-    out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
 
 
 def _valid(query: Any) -> bool:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from caldicott.errors import CaldicottError, NotAFile
 from caldicott.matching.core.release import Ranked, ReleaseRule, best_per_person, decide, margin_of
 
+KEYS_COLUMN = "blocking_keys"
 _UK_FULL = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ([0-9])[A-Z]{2}$"
 IN_COLUMNS = ("query_id", "given_name", "family_name", "birth_date", "postcode", "sex")
 REQUIRED = ("query_id", "given_name", "family_name", "birth_date")
@@ -116,14 +117,35 @@ def _register_frame_and_tf(session: Session) -> tuple[Any, dict[str, dict[str, f
     for column in ("given_name", "family_name", "postcode"):
         pairs = frame[[column, f"tf_{column}"]].dropna().drop_duplicates(column)
         tf[column] = dict(zip(pairs[column], pairs[f"tf_{column}"].astype(float), strict=True))
+    frame[KEYS_COLUMN] = [[f"{c}={v}" for c, v in zip(BLOCKING_KEYS, values, strict=True)
+                           if v is not None] for values in zip(*(frame[c] for c in BLOCKING_KEYS),
+                                                               strict=True)]
     return frame.drop(columns=[c for c in frame.columns if c.startswith("tf_")]), tf
 
 
+def _requests_frame(people: list[Any]) -> Any:
+    from caldicott.matching.core.index import lookups
+    from caldicott.matching.frames import people_frame
+
+    frame = people_frame(people)
+    frame[KEYS_COLUMN] = [[f"{c}={v}" for c, v in lookups(p)] for p in people]
+    return frame
+
+
+def _blocking_rule() -> Any:
+    """One exploding rule over "column=value" keys: the union of
+    ``PREDICTION_BLOCKING_RULES`` (the request side carries the swapped keys
+    too, as ``core.index.lookups`` does), which DuckDB joins in one hash join
+    instead of eleven rules each excluding the ones before it (100x faster)."""
+    from splink import block_on
+
+    return block_on(KEYS_COLUMN, arrays_to_explode=[KEYS_COLUMN])
+
+
 def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | None = None,
-               chunk: int = 25_000,
+               chunk: int = 50_000,
                progress: Callable[[int], None] | None = None) -> BatchReport:
     """Trace every query in ``queries`` through Splink; write ``out``."""
-    from caldicott.matching.frames import people_frame
     from caldicott.matching.service import request_person, scorer_for
     from caldicott.matching.splink_scoring import SplinkLinker
 
@@ -139,7 +161,8 @@ def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | N
             part = rows[start:start + chunk]
             people = [request_person(r, qid) for qid, r in part
                       if not isinstance(r, CaldicottError)]
-            decided = decide_rows(linker.predict(people_frame(people)), rule) if people else {}
+            pairs = linker.predict(_requests_frame(people), [_blocking_rule()]) if people else None
+            decided = decide_rows(pairs, rule) if people else {}
             for qid, request in part:
                 if isinstance(request, CaldicottError):
                     row: tuple[str, ...] = ("invalid", "", "", "")

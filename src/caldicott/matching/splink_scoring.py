@@ -54,7 +54,7 @@ class SplinkLinker:
                 column)
 
     def predict(self, requests: pd.DataFrame,
-                blocking_rules: Sequence[str] | None = None) -> pd.DataFrame:
+                blocking_rules: Sequence[Any] | None = None) -> pd.DataFrame:
         """``predict_between`` requests (left) and the register (right).
 
         Returns one row per blocked pair with ``unique_id_l``, ``unique_id_r``,
