@@ -14,7 +14,8 @@ PURE_MODULES = [
     "register/records.py",
     "service/outcome.py",
 ]
-PURE_PACKAGES = ["synth", "matching/core", "agreements/core", "ledger/core", "access/core"]
+PURE_PACKAGES = ["synth", "matching/core", "agreements/core", "ledger/core", "access/core",
+                 "requests/core"]
 
 
 def _pure_files() -> list[Path]:

@@ -33,6 +33,8 @@ def demo(
     people: int = typer.Option(3000, help="How many synthetic people the demo register holds"),
     seed: int = typer.Option(2017, help="Random seed of the demo world"),
     no_serve: bool = typer.Option(False, "--no-serve", help="Build the world, do not serve"),
+    scenario: str | None = typer.Option(
+        None, help="Replay a story through the real API first: 'seeds' (tracing, 2017-2018)"),
     host: str | None = typer.Option(None, help="Listen address (default CALDICOTT_HOST)"),
     port: int | None = typer.Option(None, help="Port (default CALDICOTT_PORT)"),
 ) -> None:
@@ -43,8 +45,21 @@ def demo(
 
     settings = Settings()
     build_demo_world(settings, people=people, seed=seed)
+    if scenario is not None:
+        _replay_scenario(settings, scenario)
     if not no_serve:
         run_service(settings, host=host, port=port)
+
+
+def _replay_scenario(settings: object, name: str) -> None:
+    from caldicott.errors import InvalidInput
+    from caldicott.requests.scenario import run_seeds_scenario
+
+    if name != "seeds":
+        raise InvalidInput(f"unknown scenario {name!r}; the one there is: seeds")
+    typer.echo("replaying the seeds' history through the API:")
+    for step in run_seeds_scenario(settings):  # type: ignore[arg-type]
+        typer.echo(f"  {step.line()}")
 
 
 def register(root: typer.Typer) -> None:
