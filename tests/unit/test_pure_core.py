@@ -1,19 +1,20 @@
-"""The pure core imports neither the web framework nor the database layer."""
+"""The pure core imports neither the web framework nor the database layer,
+directly or through anything it imports."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 SRC = Path(__file__).parents[2] / "src" / "caldicott"
 FORBIDDEN = ("fastapi", "sqlalchemy", "starlette", "alembic", "uvicorn")
-# Modules that hold matching, the NHS number, value objects and the policy vocabulary.
-PURE_MODULES = [
-    "register/records.py",
-    "service/outcome.py",
-]
+# Matching, the NHS number, value objects and the policy vocabulary.
+PURE_MODULES = ["register/records.py", "register/csv_io.py", "register/merge.py",
+                "service/outcome.py"]
 PURE_PACKAGES = ["synth", "matching/core", "agreements/core", "ledger/core", "access/core",
                  "requests/core"]
 
@@ -21,12 +22,13 @@ PURE_PACKAGES = ["synth", "matching/core", "agreements/core", "ledger/core", "ac
 def _pure_files() -> list[Path]:
     files = [SRC / m for m in PURE_MODULES]
     for package in PURE_PACKAGES:
-        folder = SRC / package
-        if folder.is_dir():
-            files.extend(sorted(folder.rglob("*.py")))
-        elif folder.with_suffix(".py").exists():
-            files.append(folder.with_suffix(".py"))
+        files.extend(sorted((SRC / package).rglob("*.py")))
     return files
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -43,3 +45,12 @@ def _imported_modules(path: Path) -> set[str]:
 def test_pure_module_imports_no_framework(path: Path) -> None:
     leaked = _imported_modules(path) & set(FORBIDDEN)
     assert not leaked, f"{path.relative_to(SRC)} imports {sorted(leaked)}"
+
+
+def test_pure_core_pulls_in_no_framework_through_its_imports() -> None:
+    modules = sorted({_module_name(path) for path in _pure_files()})
+    probe = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+             f"print(sorted(n for n in sys.modules if n.split('.')[0] in {FORBIDDEN!r}))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
