@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import warnings
 from collections.abc import Iterator
 
@@ -31,8 +32,15 @@ def client(fresh: tuple[Settings, Engine]) -> Iterator[TestClient]:
     settings, engine = fresh
     with unit_of_work(engine) as session:
         service.append_many(session, settings, [make_event(n) for n in range(SIZE)])
-    with TestClient(create_app(settings)) as test_client:
+    app = create_app(settings)
+    with TestClient(app) as test_client:
         yield test_client
+        # A request's session is closed by its dependency's teardown, which runs after the
+        # response; let it finish before the client's event loop stops and the pool closes.
+        deadline = time.monotonic() + 5
+        while app.state.engine.pool.checkedout() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    app.state.engine.dispose()
 
 
 def _b64(value: str) -> bytes:
