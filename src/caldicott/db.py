@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import pkgutil
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,8 +109,16 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# One factory per engine: building a sessionmaker costs more than a short transaction.
+_FACTORIES: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = (
+    weakref.WeakKeyDictionary())
+
+
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: commits on success, rolls back on any error."""
-    with make_session_factory(engine)() as session, session.begin():
+    factory = _FACTORIES.get(engine)
+    if factory is None:
+        factory = _FACTORIES[engine] = make_session_factory(engine)
+    with factory() as session, session.begin():
         yield session
