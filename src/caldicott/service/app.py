@@ -8,8 +8,10 @@ the client asks for HTML).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caldicott import __version__
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        app.state.engine.dispose()  # close pooled connections when the service stops
+        await _drain_and_dispose(app.state.engine)
 
     app = FastAPI(
         title="caldicott",
@@ -60,6 +62,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+async def _drain_and_dispose(engine: Engine, seconds: float = 5.0) -> None:
+    """Close the pool when the service stops, once in-flight requests hand back their
+    connections (a request's session closes in its dependency's teardown, which can
+    still be running when shutdown begins)."""
+    checked_out = getattr(engine.pool, "checkedout", lambda: 0)
+    deadline = time.monotonic() + seconds
+    while checked_out() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    engine.dispose()
 
 
 def _include_capability_routers(app: FastAPI) -> None:
