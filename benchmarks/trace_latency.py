@@ -132,7 +132,13 @@ def _token(settings: Settings) -> str:
     return token
 
 
-def _http(settings: Settings, queries: list[Any], port: int = 8765) -> dict[str, Any]:
+def _fuzzy_params(q: Any) -> dict[str, str]:
+    return {"given": q.given_name, "family": q.family_name, "birthdate": f"eq{q.birth_date}",
+            "_fuzzy-match": "true"}
+
+
+def _http(settings: Settings, queries: list[Any], warm_up: list[Any] = (),
+          port: int = 8765) -> dict[str, Any]:
     import httpx
 
     env = {**os.environ, "CALDICOTT_DATABASE_URL": settings.resolved_database_url,
@@ -154,11 +160,11 @@ def _http(settings: Settings, queries: list[Any], port: int = 8765) -> dict[str,
             warm = queries[0]
             client.get("/fhir/Patient", params={"family": warm.family_name,
                                                 "birthdate": f"eq{warm.birth_date}"})
+            for q in warm_up:
+                client.get("/fhir/Patient", params=_fuzzy_params(q))
             for q in queries:
-                params = {"given": q.given_name, "family": q.family_name,
-                          "birthdate": f"eq{q.birth_date}", "_fuzzy-match": "true"}
                 started = time.perf_counter()
-                response = client.get("/fhir/Patient", params=params)
+                response = client.get("/fhir/Patient", params=_fuzzy_params(q))
                 times.append(time.perf_counter() - started)
                 assert response.status_code in (200, 400), response.text
         status = Path(f"/proc/{server.pid}/status").read_text()
@@ -287,7 +293,7 @@ def main() -> None:
         save("sqlite_in_process_cold", _in_process(sqlite, sample)[0])
     save("sqlite_in_process", _in_process(sqlite, sample, warm_up)[0])
     if "http" not in skip:
-        save("http_sqlite", _http(sqlite, sample))
+        save("http_sqlite", _http(sqlite, sample, warm_up))
     if "splink" not in skip:
         save("splink_predict_between", _splink_path(sqlite, sample[:args.splink_queries]))
         save("ratio_splink_p50_over_ours_p50",

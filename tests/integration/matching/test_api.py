@@ -43,14 +43,16 @@ def populated(engine: Engine) -> Iterator[str]:
             PatientRow.nhs_number.in_([p.nhs_number for p in people])))
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def app(settings: Settings, populated: str) -> Iterator[FastAPI]:
+    # One app (one engine, one pool) for the module: an engine per test leaves
+    # connections for the garbage collector to close, which warns.
     app = create_app(settings)
     yield app
     app.state.engine.dispose()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client(app: FastAPI, populated: str) -> Iterator[TestClient]:
     with TestClient(app, headers={"Authorization": f"Bearer {populated}"}) as client:
         yield client
