@@ -44,6 +44,24 @@ def _add_organisations(settings: Settings) -> int:
     return len(new)
 
 
+def _train_matching_model(settings: Settings, folder: Path, people: int, seed: int) -> None:
+    """Train the matcher on the demo register and a set of synthetic look-ups, so
+    that tracing works from the first request (training also builds its index)."""
+    from caldicott.matching.service import train_model
+    from caldicott.synth import generate_people, generate_queries
+    from caldicott.synth.files import write_queries_csv
+
+    lookups = folder / "demo-lookups.csv"
+    write_queries_csv(generate_queries(generate_people(people, seed), max(people // 2, 50),
+                                       seed), lookups)
+    _, engine = open_database(settings)
+    with unit_of_work(engine) as session:
+        trained = train_model(session, lookups, seed=seed)
+    engine.dispose()
+    typer.echo(f"matching model version {trained.version} trained on the demo register "
+               f"and {trained.lookups} synthetic look-ups")
+
+
 def build_demo_world(settings: Settings, people: int = 3000, seed: int = 2017) -> None:
     """Fill an empty register with synthetic people and add the seeds' organisations."""
     from caldicott.register.csv_io import write_register_csv
@@ -63,5 +81,6 @@ def build_demo_world(settings: Settings, people: int = 3000, seed: int = 2017) -
         path = Path(folder) / "demo-people.csv"
         write_register_csv(generate_people(people, seed), path)
         report = run_import(path, settings=settings)
-    typer.echo(f"demo register: {report.summary()}")
+        typer.echo(f"demo register: {report.summary()}")
+        _train_matching_model(settings, Path(folder), people, seed)
     typer.echo(f"database: {settings.resolved_database_url}")
