@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -77,7 +77,7 @@ def _row_problem(values: list[str], width: int) -> str | None:
     return None
 
 
-def csv_observations(binary: IO[bytes]) -> Iterator[Observation]:
+def csv_observations(binary: IO[bytes]) -> Generator[Observation, None, None]:
     """Observations from a register CSV.
 
     Consecutive rows of one patient (the same patient fields, another address)
@@ -131,7 +131,7 @@ def fhir_observations(path: Path, fmt: str | None = None,
     def wrap(handle: IO[bytes]) -> IO[bytes]:
         if on_read is None:
             return handle
-        return io.BufferedReader(CountingReader(handle, on_read))  # type: ignore[arg-type]
+        return io.BufferedReader(CountingReader(handle, on_read))  # type: ignore[type-var]
 
     for number, resource in iter_fhir_patients(path, fmt, wrap):
         if isinstance(resource, Exception):

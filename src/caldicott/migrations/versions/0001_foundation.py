@@ -1,7 +1,7 @@
 """foundation: register and organisations
 
 Revision ID: 0001_foundation
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23 14:13:58.042821
 """
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import caldicott.db
-
 
 revision: str = '0001_foundation'
 down_revision: str | Sequence[str] | None = None

@@ -12,7 +12,6 @@ from alembic import op
 
 import caldicott.db
 
-
 revision: str = '0004_matching'
 down_revision: str | Sequence[str] | None = '0001_foundation'
 branch_labels: str | Sequence[str] | None = None
