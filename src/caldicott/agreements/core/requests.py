@@ -9,6 +9,7 @@ read ``20160406`` in a clause) and the invoice's age as whole days.
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -51,7 +52,7 @@ def _check_fields(fields: frozenset[str]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Request:
+class _Request(ABC):
     channel: ClassVar[Channel]
     _kinds: ClassVar[dict[str, type]] = {}
 
@@ -68,8 +69,9 @@ class _Request:
         _check_fields(self.requested_fields)
         _check_types(self, {"requester": str, "patient_restricted": bool, **self._kinds})
 
+    @abstractmethod
     def channel_context(self, as_of: dt.date) -> dict[str, Any]:
-        raise NotImplementedError
+        """The channel's own facts, as the Cedar context names them."""
 
     def facts(self) -> dict[str, Any]:
         """A JSON-safe record of the request, enough to decide it again."""
