@@ -49,6 +49,7 @@ from caldicott.db import make_engine, unit_of_work, utcnow
 from caldicott.matching.service import rebuild_index
 from caldicott.migrations import upgrade
 from caldicott.register.repository import load_records, save_records
+from caldicott.requests.scenario import last_postcode, trace_request_body
 from caldicott.requests.world import build_world
 from caldicott.settings import Settings
 from caldicott.synth.people import generate_people
@@ -105,17 +106,10 @@ def build(settings: Settings, people: int) -> dict[str, Any]:
 def _subjects() -> list[dict[str, Any]]:
     people = [p for p in islice(generate_people(SUBJECTS, SEED), SUBJECTS)
               if p.birth_date < dt.date(2000, 1, 1)]
-    bodies = []
-    for number, person in enumerate(people):
-        address = person.last_known_address
-        bodies.append({
-            "given_name": person.given_name, "family_name": person.family_name,
-            "birth_date": person.birth_date.isoformat(), "sex": person.sex,
-            "postcode": address.postcode if address else None, "purpose": "tracing",
-            "category": "overstayer", "case_reference": f"LOAD-{number}",
-            "justification": "load test", "alternatives_exhausted": True,
-            "request_date": "2017-06-01" if number % 3 else "2018-06-01"})
-    return bodies
+    return [trace_request_body(
+        person, "2017-06-01" if number % 3 else "2018-06-01", category="overstayer",
+        postcode=last_postcode(person), purpose="tracing", case_reference=f"LOAD-{number}",
+        justification="load test") for number, person in enumerate(people)]
 
 
 def _free_port() -> int:

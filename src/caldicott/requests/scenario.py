@@ -36,16 +36,42 @@ class ScenarioStep:
         return f"{when}  {self.label:<52} {ident:>6}  {self.status:<17} {self.detail}"
 
 
-def _ask(person: PatientRecord, day: dt.date, category: str, postcode: str | None,
-         **facts: Any) -> dict[str, Any]:
+def trace_request_body(person: PatientRecord, day: dt.date | str, *, category: str,
+                       postcode: str | None, purpose: str, case_reference: str,
+                       justification: str, **facts: Any) -> dict[str, Any]:
+    """The JSON body of ``POST /api/trace-requests`` asking for ``person``.
+
+    Shared by the scenario, the crash test and the load benchmark.
+
+    Example:
+        >>> from caldicott.synth import generate_people
+        >>> person = next(generate_people(1, seed=1))
+        >>> trace_request_body(person, "2017-06-01", category="overstayer", postcode=None,
+        ...     purpose="tracing", case_reference="X-1", justification="test")["request_date"]
+        '2017-06-01'
+    """
     return {"given_name": person.given_name, "family_name": person.family_name,
             "birth_date": person.birth_date.isoformat(), "sex": person.sex,
-            "postcode": postcode, "purpose": "tracing an immigration offender",
-            "category": category, "case_reference": f"HO-{day.year}-{person.family_name[:3]}",
-            "justification": "Previously in contact with Immigration Enforcement; cannot now "
-                             "be located; alternatives exhausted.",
-            "alternatives_exhausted": True, "request_date": day.isoformat(),
-            "requested_fields": ["name", "date_of_birth", "address", "gp_practice"], **facts}
+            "postcode": postcode, "purpose": purpose, "category": category,
+            "case_reference": case_reference, "justification": justification,
+            "alternatives_exhausted": True,
+            "request_date": day if isinstance(day, str) else day.isoformat(), **facts}
+
+
+def last_postcode(person: PatientRecord) -> str | None:
+    address = person.last_known_address
+    return address.postcode if address else None
+
+
+def _ask(person: PatientRecord, day: dt.date, category: str, postcode: str | None,
+         **facts: Any) -> dict[str, Any]:
+    return trace_request_body(
+        person, day, category=category, postcode=postcode,
+        purpose="tracing an immigration offender",
+        case_reference=f"HO-{day.year}-{person.family_name[:3]}",
+        justification="Previously in contact with Immigration Enforcement; cannot now "
+                      "be located; alternatives exhausted.",
+        requested_fields=["name", "date_of_birth", "address", "gp_practice"]) | facts
 
 
 class _Story:

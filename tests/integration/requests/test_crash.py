@@ -27,6 +27,7 @@ from caldicott.db import unit_of_work
 from caldicott.ledger.models import LedgerEntry
 from caldicott.ledger.verify import verify
 from caldicott.requests.models import TraceReleaseRow, TraceRequestRow
+from caldicott.requests.scenario import last_postcode, trace_request_body
 from caldicott.synth import generate_people
 from tests.integration.requests.conftest import Lifecycle
 
@@ -69,15 +70,12 @@ def _batch() -> list[dict[str, Any]]:
     requests = []
     for number in range(BATCH):
         person = adults[number % len(adults)]
-        address = person.last_known_address
-        requests.append({
-            "given_name": person.given_name, "family_name": person.family_name,
-            "birth_date": person.birth_date.isoformat(), "sex": person.sex,
-            "postcode": address.postcode if address else None, "purpose": "tracing",
-            "category": "overstayer", "case_reference": f"CRASH-{number}",
-            "justification": "crash test", "alternatives_exhausted": True,
+        requests.append(trace_request_body(
+            person,
             # Three in four are refused at the decision (cheap), one in four is traced.
-            "request_date": "2018-06-01" if number % 4 else "2017-06-01"})
+            "2018-06-01" if number % 4 else "2017-06-01",
+            category="overstayer", postcode=last_postcode(person), purpose="tracing",
+            case_reference=f"CRASH-{number}", justification="crash test"))
     return requests
 
 
