@@ -10,10 +10,13 @@ without a hand-kept list.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
+import operator
 import pkgutil
+import sqlite3
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -122,3 +125,55 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         factory = _FACTORIES[engine] = make_session_factory(engine)
     with factory() as session, session.begin():
         yield session
+
+
+def bulk_insert(session: Session, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows into ``table`` by each backend's fastest path, in the
+    session's transaction: PostgreSQL ``COPY``, SQLite the driver's ``executemany``.
+    A register or an index is millions of rows; ORM inserts would take minutes."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        return
+    # SQLite: straight to the driver. SQLAlchemy's per-row type processing costs
+    # more than the insert itself at register scale; values are converted here
+    # to exactly the forms SQLAlchemy's SQLite types store.
+    columns = list(rows[0])
+    statement = (f"INSERT INTO {table} ({', '.join(columns)}) "
+                 f"VALUES ({', '.join('?' for _ in columns)})")
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    getter = operator.itemgetter(*columns) if len(columns) > 1 else (
+        lambda row: (row[columns[0]],))
+    with _sqlite_date_adapters():
+        cursor.executemany(statement, map(getter, rows))
+    cursor.close()
+
+
+@functools.lru_cache(maxsize=64)  # an import stamps every row with the same time
+def _sqlite_datetime(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@contextmanager
+def _sqlite_date_adapters() -> Iterator[None]:
+    """Store dates as SQLAlchemy's SQLite types do (ISO text), only while bulk loading."""
+    keys = [(dt.date, sqlite3.PrepareProtocol), (dt.datetime, sqlite3.PrepareProtocol)]
+    saved = {key: sqlite3.adapters.get(key) for key in keys}
+    sqlite3.register_adapter(dt.date, dt.date.isoformat)
+    sqlite3.register_adapter(dt.datetime, _sqlite_datetime)
+    try:
+        yield
+    finally:
+        for key, adapter in saved.items():
+            if adapter is None:
+                sqlite3.adapters.pop(key, None)
+            else:
+                sqlite3.adapters[key] = adapter

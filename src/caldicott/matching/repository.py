@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from caldicott.db import bulk_insert
 from caldicott.matching.core.index import lookups
 from caldicott.matching.core.normalise import (
     BLOCKING_KEYS,
@@ -110,27 +111,6 @@ def _index_row(person: Person, tf: dict[str, dict[str, float]] | None = None
     return row
 
 
-def _bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert index rows by the fastest path of each backend (COPY; executemany):
-    an index build writes millions of rows, and ORM inserts would take minutes."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    connection = session.connection()
-    raw = connection.connection.driver_connection
-    if connection.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-                f"COPY match_index ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-        return
-    cursor = raw.cursor()  # type: ignore[union-attr]
-    cursor.executemany(f"INSERT INTO match_index ({', '.join(columns)}) VALUES "
-                       f"({', '.join('?' for _ in columns)})",
-                       [tuple(row[c] for c in columns) for row in rows])
-    cursor.close()
-
-
 def replace_index(session: Session, people: Iterable[Person], chunk: int = 20_000,
                   tf: dict[str, dict[str, float]] | None = None) -> int:
     """Empty the index and fill it with ``people``, with the term frequencies
@@ -141,9 +121,9 @@ def replace_index(session: Session, people: Iterable[Person], chunk: int = 20_00
     for person in people:
         batch.append(_index_row(person, tf))
         if len(batch) >= chunk:
-            _bulk_insert(session, batch)
+            bulk_insert(session, "match_index", batch)
             count, batch = count + len(batch), []
-    _bulk_insert(session, batch)
+    bulk_insert(session, "match_index", batch)
     return count + len(batch)
 
 

@@ -8,14 +8,9 @@ register is tens of millions of rows.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import json
-import operator
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from caldicott.db import bulk_insert
 from caldicott.register.models import AddressRow, GPPracticeRow, PatientRow, PreviousNameRow
 from caldicott.register.records import Address, GPPractice, PatientRecord, PreviousName
 
@@ -60,55 +56,6 @@ def _one_of(session: Session, column: Any, values: Iterable[str]) -> ColumnEleme
 
 def count_patients(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(PatientRow)) or 0
-
-
-def _bulk_insert(session: Session, table: str, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        columns = list(rows[0])
-        raw = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-        return
-    # SQLite: straight to the driver. SQLAlchemy's per-row type processing costs
-    # more than the insert itself at register scale; values are converted here
-    # to exactly the forms SQLAlchemy's SQLite types store.
-    columns = list(rows[0])
-    statement = (f"INSERT INTO {table} ({', '.join(columns)}) "
-                 f"VALUES ({', '.join('?' for _ in columns)})")
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    getter = operator.itemgetter(*columns) if len(columns) > 1 else (
-        lambda row: (row[columns[0]],))
-    with _sqlite_date_adapters():
-        cursor.executemany(statement, map(getter, rows))
-    cursor.close()
-
-
-@functools.lru_cache(maxsize=64)  # an import stamps every row with the same time
-def _sqlite_datetime(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-@contextmanager
-def _sqlite_date_adapters() -> Iterator[None]:
-    """Store dates as SQLAlchemy's SQLite types do (ISO text), only while bulk loading."""
-    keys = [(dt.date, sqlite3.PrepareProtocol), (dt.datetime, sqlite3.PrepareProtocol)]
-    saved = {key: sqlite3.adapters.get(key) for key in keys}
-    sqlite3.register_adapter(dt.date, dt.date.isoformat)
-    sqlite3.register_adapter(dt.datetime, _sqlite_datetime)
-    try:
-        yield
-    finally:
-        for key, adapter in saved.items():
-            if adapter is None:
-                sqlite3.adapters.pop(key, None)
-            else:
-                sqlite3.adapters[key] = adapter
 
 
 def load_records(session: Session, nhs_numbers: Iterable[str]) -> dict[str, PatientRecord]:
@@ -206,7 +153,7 @@ def save_practices(session: Session, practices: dict[str, GPPractice]) -> None:
         .where(_one_of(session, GPPracticeRow.code, list(practices))))}
     new = [{"code": p.code, "name": p.name, "address": p.address}
            for code, p in practices.items() if code not in known]
-    _bulk_insert(session, GPPracticeRow.__tablename__, new)
+    bulk_insert(session, GPPracticeRow.__tablename__, new)
     for code, practice in practices.items():
         row = known.get(code)
         if row is not None and (row.name, row.address) != (practice.name, practice.address):
@@ -219,7 +166,7 @@ def save_records(session: Session, created: Sequence[PatientRecord],
     """Write new patients and replace changed ones (with their histories)."""
     practices = {r.gp.code: r.gp for r in (*created, *changed) if r.gp}
     save_practices(session, practices)
-    _bulk_insert(session, PatientRow.__tablename__, [_patient_row(r, updated_at) for r in created])
+    bulk_insert(session, PatientRow.__tablename__, [_patient_row(r, updated_at) for r in created])
     if changed:
         numbers = [r.nhs_number for r in changed]
         for table in (AddressRow, PreviousNameRow):
@@ -229,5 +176,5 @@ def save_records(session: Session, created: Sequence[PatientRecord],
             session.execute(update(PatientRow).where(PatientRow.nhs_number == row.pop(
                 "nhs_number")).values(**row))
     addresses, names = _child_rows([*created, *changed])
-    _bulk_insert(session, AddressRow.__tablename__, addresses)
-    _bulk_insert(session, PreviousNameRow.__tablename__, names)
+    bulk_insert(session, AddressRow.__tablename__, addresses)
+    bulk_insert(session, PreviousNameRow.__tablename__, names)
