@@ -98,8 +98,13 @@ def settings_dict(link_type: str) -> dict[str, Any]:
 
 
 def train(register: pd.DataFrame, lookups: pd.DataFrame | None = None, *, seed: int = 42,
-          max_pairs: float = 5e6) -> TrainedModel:
+          max_pairs: float = 5e6, register_size: int | None = None) -> TrainedModel:
     """Train on a register frame (and optionally look-ups) from ``people_frame``.
+
+    ``register_size`` is the number of people the model will trace against
+    (default: the people in ``register``); it sets the prior (see
+    :func:`scale_prior`), so a model trained on a sample is right for the
+    whole register.
 
     Example:
         >>> model = train(people_frame(register_people), people_frame(requests))  # doctest: +SKIP
@@ -128,7 +133,33 @@ def train(register: pd.DataFrame, lookups: pd.DataFrame | None = None, *, seed: 
         splink.block_on("postcode"), estimate_without_term_frequencies=True)
     model = linker.misc.save_model_to_json()
     pins = pin_extremes(model)
+    pins.append(scale_prior(model, register_size or _people_in(register)))
     return TrainedModel(model=model, pins=pins, link_type=link_type)
+
+
+def _people_in(register: pd.DataFrame) -> int:
+    if "nhs_number" in register.columns and register["nhs_number"].notna().all():
+        return int(register["nhs_number"].nunique())
+    return len(register)
+
+
+def scale_prior(model: dict[str, Any], register_size: int) -> dict[str, Any]:
+    """Set λ to 1 / (people in the register); return the pin that says so.
+
+    A tracing request names at most one person, so of a request's pairs with
+    the register's N people at most one is a match: λ = 1/N. Splink's estimate
+    (deterministic rules with an assumed recall) describes the training pairs,
+    not the register a model is used on; a model trained on 5,000 people and
+    used on 1,000,000 would otherwise be 200 times (7.6 bits) too ready to
+    believe a pair. Each further doubling of the register costs a pair one bit.
+    """
+    if register_size < 2:
+        raise ValueError("the register needs at least two people")
+    trained = float(model["probability_two_random_records_match"])
+    model["probability_two_random_records_match"] = 1.0 / register_size
+    return {"comparison": "prior", "level": f"1 / {register_size} people",
+            "parameter": "probability_two_random_records_match", "trained": trained,
+            "pinned": 1.0 / register_size}
 
 
 def _as_float(value: Any) -> float | None:

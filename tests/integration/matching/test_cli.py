@@ -22,7 +22,9 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path, str]:
+    """A register imported and a model trained once (so each test stands alone,
+    whichever worker runs it); the third item is what ``model train`` printed."""
     folder = tmp_path_factory.mktemp("matching_cli")
     env = {**os.environ, "CALDICOTT_DATABASE_URL": f"sqlite:///{folder / 'c.db'}"}
     people = register_people(400, seed=79)
@@ -33,21 +35,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Pat
         writer.writeheader()
         writer.writerows(rows)
     assert _run(env, "register", "import", str(folder / "people.csv")).returncode == 0
-    return env, folder
+    trained = _run(env, "model", "train", "--lookups", str(folder / "queries.csv"))
+    assert trained.returncode == 0, trained.stderr
+    return env, folder, trained.stdout
 
 
 def test_train_prints_parameters_and_stores_a_versioned_model(world: tuple) -> None:
-    env, folder = world
-    result = _run(env, "model", "train", "--lookups", str(folder / "queries.csv"))
-    assert result.returncode == 0, result.stderr
-    assert "model version 1 sha256 " in result.stdout
-    assert "birth_date   day and month transposed" in result.stdout
+    env, _, printed = world
+    assert "model version 1 sha256 " in printed
+    assert "birth_date   day and month transposed" in printed
     shown = _run(env, "model", "show")
     assert "model version 1" in shown.stdout
 
 
 def test_trace_one_prints_the_outcome_and_the_weights(world: tuple) -> None:
-    env, _ = world
+    env, *_ = world
     zanthe = special_people()["zanthe"]
     result = _run(env, "trace", "one", "--given", "Zanthe", "--family", "Quillfeather",
                   "--birth-date", "1984-03-12", "--postcode", "LS1 4AP")
@@ -58,14 +60,14 @@ def test_trace_one_prints_the_outcome_and_the_weights(world: tuple) -> None:
 
 
 def test_trace_one_refuses_a_date_in_the_future_in_one_line(world: tuple) -> None:
-    env, _ = world
+    env, *_ = world
     result = _run(env, "trace", "one", "--family", "Lee", "--birth-date", "2999-01-01")
     assert result.returncode == 2
     assert result.stderr.strip() == "caldicott: date of birth 2999-01-01 is in the future"
 
 
 def test_trace_batch_writes_the_results_file(world: tuple) -> None:
-    env, folder = world
+    env, folder, _ = world
     out = folder / "results.csv"
     result = _run(env, "trace", "batch", str(folder / "queries.csv"), "--out", str(out))
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,9 @@ A request meets a register row when they share any of these keys (computed by
 - soundex(family) + soundex(given) + year of birth (a wrong day or month);
 - soundex(family) + full postcode, soundex(given) + full postcode (a wrong
   or missing date of birth);
-- soundex(family) + soundex(given) + postcode district (a wrong year).
+- soundex(family) + soundex(given) + postcode district, or the first two
+  characters of a postcode of another shape (a wrong year, or a wrong or
+  missing date of birth with a postcode typo).
 
 The database index (``repository.candidate_rows``) and Splink's batch rules
 (``training.PREDICTION_BLOCKING_RULES``) say the same thing, so batch and
