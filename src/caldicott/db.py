@@ -16,7 +16,7 @@ import operator
 import pkgutil
 import sqlite3
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -133,27 +133,33 @@ def bulk_insert(session: Session, table: str, rows: Sequence[dict[str, Any]]) ->
     A register or an index is millions of rows; ORM inserts would take minutes."""
     if not rows:
         return
+    columns = list(rows[0])
+    getter = operator.itemgetter(*columns) if len(columns) > 1 else (
+        lambda row: (row[columns[0]],))
+    bulk_insert_rows(session, table, columns, map(getter, rows))
+
+
+def bulk_insert_rows(session: Session, table: str, columns: Sequence[str],
+                     rows: Iterable[Sequence[Any]]) -> None:
+    """:func:`bulk_insert` for rows that are already tuples in ``columns`` order
+    (no dict per row). Dates may be given as ISO strings (``YYYY-MM-DD``)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        columns = list(rows[0])
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
             f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         ) as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row(row)
         return
     # SQLite: straight to the driver. SQLAlchemy's per-row type processing costs
     # more than the insert itself at register scale; values are converted here
     # to exactly the forms SQLAlchemy's SQLite types store.
-    columns = list(rows[0])
     statement = (f"INSERT INTO {table} ({', '.join(columns)}) "
                  f"VALUES ({', '.join('?' for _ in columns)})")
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    getter = operator.itemgetter(*columns) if len(columns) > 1 else (
-        lambda row: (row[columns[0]],))
     with _sqlite_date_adapters():
-        cursor.executemany(statement, map(getter, rows))
+        cursor.executemany(statement, rows)
     cursor.close()
 
 

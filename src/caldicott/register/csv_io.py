@@ -12,13 +12,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from caldicott.register.records import (
+    _NAME,
+    SEXES,
     Address,
     GPPractice,
+    NewPatient,
     PatientRecord,
     PreviousName,
     RecordError,
@@ -152,6 +156,8 @@ class RowReader:
             raise RecordError(f"not a register CSV: missing column(s) {', '.join(missing)}")
         self.width = len(header)
         position = {name.strip(): i for i, name in enumerate(header)}
+        # Every column present: a full-width row needs no padding (the fast path).
+        self.complete = all(c in position for c in COLUMNS)
         self._person = operator.itemgetter(*(position.get(c, self.width) for c in PERSON_COLUMNS))
         self._address = operator.itemgetter(
             *(position.get(c, self.width) for c in ADDRESS_COLUMNS))
@@ -209,3 +215,118 @@ def read_register_csv(handle: IO[str]) -> tuple[RowReader, Iterator[tuple[int, l
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
     return RowReader(header), ((n, values) for n, values in enumerate(rows, start=2) if values)
+
+
+# The fast path of a bulk load (:func:`new_patient`): a row whose values are
+# already in their canonical form becomes table rows directly. Anything else
+# (or anything doubtful) goes the ordinary way, so both give the same result.
+_CANONICAL_POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}")
+_NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+_NHS_OFFSET = ord("0") * sum(_NHS_WEIGHTS)
+_OPEN_END = "9999-12-31"  # dt.date.max, as the merge sorts open ends
+
+
+def canonical_date(raw: str) -> bool:
+    """Whether ``raw`` is a real date written exactly as ``date.isoformat`` writes it."""
+    if len(raw) != 10 or raw[4] != "-" or raw[7] != "-" or not raw.isascii():
+        return False
+    try:
+        dt.date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def address_fields(raw: tuple[str, ...]) -> tuple[str, str, str, str, object, object] | None:
+    """A row's address as values; dates stay ISO strings when canonical.
+
+    Checks in the order :meth:`RowReader.address` does, with its reasons.
+
+    Raises:
+        RecordError: the first reason the address cannot be read.
+    """
+    line1, line2, town, postcode, start, end = map(str.strip, raw)
+    if not (line1 or postcode):
+        return None
+    if not _CANONICAL_POSTCODE.fullmatch(postcode):
+        postcode = normalise_postcode(postcode)
+    return (line1, line2, town, postcode,
+            (start if canonical_date(start) else parse_date(start, "address from-date"))
+            if start else None,
+            (end if canonical_date(end) else parse_date(end, "address to-date"))
+            if end else None)
+
+
+def _valid_nhs(nhs: str) -> bool:
+    if len(nhs) != 10 or not nhs.isascii() or not nhs.isdigit():
+        return False
+    check = 11 - (sum(map(operator.mul, nhs[:9].encode(), _NHS_WEIGHTS)) - _NHS_OFFSET) % 11
+    return (0 if check == 11 else check) == ord(nhs[9]) - 48
+
+
+def new_patient(key: tuple[str, ...], addresses: list[tuple[object, ...]],
+                today: str) -> NewPatient | None:
+    """The patient of a group of rows as table rows, if every value is canonical
+    and valid and the address history needs no merging; else None (the caller
+    reads the rows the ordinary way, which gives the reason).
+
+    ``addresses`` are ``(nhs, position, line1, line2, town, postcode, from, to)``
+    with ISO-string dates; ``today`` is today's ISO date.
+    """
+    (nhs, given, family, previous, birth, sex, death, gp_code, gp_name, gp_address,
+     area, registered, restricted) = key
+    if not (_valid_nhs(nhs) and given and family and _NAME.match(given)
+            and _NAME.match(family) and canonical_date(birth)
+            and "1880-01-01" <= birth <= today):
+        return None
+    sex = (sex or "unknown").lower()
+    flag = restricted.lower()
+    if (sex not in SEXES or flag not in _FLAGS
+            or (death and (not canonical_date(death) or death < birth))
+            or (registered and not canonical_date(registered))):
+        return None
+    names: tuple[tuple[str, int, str, str], ...] = ()
+    if previous:
+        found: list[tuple[str, int, str, str]] = []
+        for part in filter(None, (p.strip() for p in previous.split(";"))):
+            first, sep, last = part.partition("|")
+            first, last = first.strip(), last.strip()
+            if not (sep and _NAME.match(first) and _NAME.match(last)):
+                return None
+            found.append((nhs, len(found), first, last))
+        names = tuple(found)
+    if addresses and not _history_in_order(addresses):
+        return None
+    return NewPatient(
+        (nhs, given, family, birth, sex, death or None,
+         addresses[-1][5] if addresses else None, gp_code or None, area or None,
+         registered or None, _FLAGS[flag]),
+        tuple(addresses), names, (gp_code, gp_name, gp_address) if gp_code else None)
+
+
+_FLAGS = {**{v: True for v in _TRUE}, **{v: False for v in _FALSE}}
+
+
+def _history_in_order(addresses: list[tuple[object, ...]]) -> bool:
+    """Whether merging this history into an empty one leaves it as it is: dates
+    canonical, each ending after it starts, distinct places, only the last open,
+    already in the merge's chronological order."""
+    last = len(addresses) - 1
+    seen = set()
+    previous: tuple[bool, str, str] | None = None
+    for i, (_, _, line1, _, _, postcode, start, end) in enumerate(addresses):
+        if not isinstance(start, str | None) or not isinstance(end, str | None):
+            return False
+        if end is None and i < last:
+            return False
+        if start is not None and end is not None and end < start:
+            return False
+        place = (line1, postcode, start)
+        if place in seen:
+            return False
+        seen.add(place)
+        order = (end is None, start or "", end or _OPEN_END)
+        if previous is not None and order < previous:
+            return False
+        previous = order
+    return True

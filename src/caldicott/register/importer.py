@@ -20,10 +20,11 @@ from rich.progress import (
 from sqlalchemy import Engine, text
 
 from caldicott.db import make_session_factory
+from caldicott.register import repository
 from caldicott.register.service import ImportReport, import_observations, write_rejects
 from caldicott.register.sources import (
     CountingReader,
-    csv_observations,
+    compact_csv_observations,
     detect_format,
     fhir_observations,
 )
@@ -59,7 +60,7 @@ def _import(engine: Engine, path: Path, fmt: str, strict: bool,
         def advance(size: int) -> None:
             progress.advance(task, size)
 
-        observations = (csv_observations(CountingReader(raw, advance))  # type: ignore[arg-type]
+        observations = (compact_csv_observations(CountingReader(raw, advance))  # type: ignore[arg-type]
                         if fmt == "csv" else fhir_observations(path, fmt, advance))
         with make_session_factory(engine)() as session:
             transaction = session.begin()
@@ -68,7 +69,8 @@ def _import(engine: Engine, path: Path, fmt: str, strict: bool,
                 # register stay in memory while it loads (bounded: 200 MB).
                 session.execute(text("PRAGMA cache_size=-200000"))
             try:
-                report = import_observations(session, observations, strict=strict)
+                with repository.indexes_built_after(session):
+                    report = import_observations(session, observations, strict=strict)
             except BaseException:
                 transaction.rollback()
                 raise

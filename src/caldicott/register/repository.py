@@ -9,8 +9,10 @@ register is tens of millions of rows.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -24,13 +26,20 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
 
-from caldicott.db import bulk_insert
+from caldicott.db import bulk_insert, bulk_insert_rows
 from caldicott.register.models import AddressRow, GPPracticeRow, PatientRow, PreviousNameRow
-from caldicott.register.records import Address, GPPractice, PatientRecord, PreviousName
+from caldicott.register.records import (
+    Address,
+    GPPractice,
+    NewPatient,
+    PatientRecord,
+    PreviousName,
+)
 
 _PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "death_date",
                    "primary_care_area", "registered_on", "restricted")
@@ -119,29 +128,45 @@ def iter_records(session: Session, page_size: int = 5000) -> Iterator[PatientRec
         after = patients[-1]["nhs_number"]
 
 
+PATIENT_COLUMNS = ("nhs_number", "given_name", "family_name", "birth_date", "sex",
+                   "death_date", "postcode", "gp_practice_code", "primary_care_area",
+                   "registered_on", "restricted", "updated_at")
+ADDRESS_COLUMNS = ("nhs_number", "position", "line1", "line2", "town", "postcode",
+                   "from_date", "to_date")
+NAME_COLUMNS = ("nhs_number", "position", "given_name", "family_name")
+
+
 def _patient_row(record: PatientRecord, updated_at: Any) -> dict[str, Any]:
+    return dict(zip(PATIENT_COLUMNS, _patient_tuple(record, updated_at), strict=True))
+
+
+def _patient_tuple(record: PatientRecord | NewPatient, updated_at: Any) -> tuple[Any, ...]:
+    if isinstance(record, NewPatient):
+        return (*record.patient, updated_at)
     last = record.last_known_address
-    return {
-        "nhs_number": record.nhs_number,
-        **{field: getattr(record, field) for field in _PATIENT_FIELDS},
-        "postcode": last.postcode if last else None,
-        "gp_practice_code": record.gp.code if record.gp else None,
-        "updated_at": updated_at,
-    }
+    return (record.nhs_number, record.given_name, record.family_name, record.birth_date,
+            record.sex, record.death_date, last.postcode if last else None,
+            record.gp.code if record.gp else None, record.primary_care_area,
+            record.registered_on, record.restricted, updated_at)
 
 
-def _child_rows(records: Sequence[PatientRecord]) -> tuple[list[dict[str, Any]], ...]:
-    addresses = [
-        {"nhs_number": r.nhs_number, "position": i, "line1": a.line1, "line2": a.line2,
-         "town": a.town, "postcode": a.postcode, "from_date": a.from_date, "to_date": a.to_date}
-        for r in records for i, a in enumerate(r.addresses)
-    ]
-    names = [
-        {"nhs_number": r.nhs_number, "position": i, "given_name": n.given,
-         "family_name": n.family}
-        for r in records for i, n in enumerate(r.previous_names)
-    ]
-    return addresses, names
+def _address_rows(records: Sequence[PatientRecord | NewPatient]) -> Iterator[tuple[Any, ...]]:
+    for r in records:
+        if isinstance(r, NewPatient):
+            yield from r.addresses
+        else:
+            for i, a in enumerate(r.addresses):
+                yield (r.nhs_number, i, a.line1, a.line2, a.town, a.postcode, a.from_date,
+                       a.to_date)
+
+
+def _name_rows(records: Sequence[PatientRecord | NewPatient]) -> Iterator[tuple[Any, ...]]:
+    for r in records:
+        if isinstance(r, NewPatient):
+            yield from r.names
+        else:
+            for i, n in enumerate(r.previous_names):
+                yield (r.nhs_number, i, n.given, n.family)
 
 
 def save_practices(session: Session, practices: dict[str, GPPractice]) -> None:
@@ -161,12 +186,20 @@ def save_practices(session: Session, practices: dict[str, GPPractice]) -> None:
                             .values(name=practice.name, address=practice.address))
 
 
-def save_records(session: Session, created: Sequence[PatientRecord],
+def save_records(session: Session, created: Sequence[PatientRecord | NewPatient],
                  changed: Sequence[PatientRecord], updated_at: Any) -> None:
     """Write new patients and replace changed ones (with their histories)."""
-    practices = {r.gp.code: r.gp for r in (*created, *changed) if r.gp}
+    practices: dict[str, GPPractice] = {}
+    for r in (*created, *changed):
+        if isinstance(r, NewPatient):
+            if r.gp:
+                practices[r.gp[0]] = GPPractice(*r.gp)
+        elif r.gp:
+            practices[r.gp.code] = r.gp
     save_practices(session, practices)
-    bulk_insert(session, PatientRow.__tablename__, [_patient_row(r, updated_at) for r in created])
+    if created:
+        bulk_insert_rows(session, PatientRow.__tablename__, PATIENT_COLUMNS,
+                         [_patient_tuple(r, updated_at) for r in created])
     if changed:
         numbers = [r.nhs_number for r in changed]
         for table in (AddressRow, PreviousNameRow):
@@ -175,6 +208,46 @@ def save_records(session: Session, created: Sequence[PatientRecord],
             row = _patient_row(record, updated_at)
             session.execute(update(PatientRow).where(PatientRow.nhs_number == row.pop(
                 "nhs_number")).values(**row))
-    addresses, names = _child_rows([*created, *changed])
-    bulk_insert(session, AddressRow.__tablename__, addresses)
-    bulk_insert(session, PreviousNameRow.__tablename__, names)
+    both = [*created, *changed]
+    bulk_insert_rows(session, AddressRow.__tablename__, ADDRESS_COLUMNS, _address_rows(both))
+    bulk_insert_rows(session, PreviousNameRow.__tablename__, NAME_COLUMNS, _name_rows(both))
+
+
+_REGISTER_TABLES = (PatientRow.__tablename__, AddressRow.__tablename__,
+                    PreviousNameRow.__tablename__)
+
+
+@contextmanager
+def indexes_built_after(session: Session) -> Iterator[bool]:
+    """Into an empty register, load first and build the secondary indexes after.
+
+    One sort per index at the end costs far less than keeping every index up to
+    date through millions of inserts. The indexes are dropped and rebuilt (from
+    the database's own definitions) in the caller's transaction, so a rollback
+    brings them back as they were. Yields whether it deferred them (only when
+    the register is empty; an import into a register that holds patients needs
+    its indexes to look them up).
+    """
+    if session.scalar(select(PatientRow.nhs_number).limit(1)) is not None:
+        yield False
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        query = text("SELECT indexname, indexdef FROM pg_indexes "
+                     "WHERE schemaname = current_schema() AND tablename = ANY(:tables) "
+                     "AND indexdef NOT LIKE 'CREATE UNIQUE%'")
+    else:
+        query = text("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                     "AND tbl_name IN (SELECT value FROM json_each(:tables)) "
+                     "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'")
+    tables: Any = (list(_REGISTER_TABLES) if session.get_bind().dialect.name == "postgresql"
+                   else json.dumps(_REGISTER_TABLES))
+    indexes = session.execute(query, {"tables": tables}).all()
+    raw = session.connection().connection.driver_connection
+    if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+        # The driver opens a transaction only before DML; DDL must be in it too.
+        raw.execute("BEGIN")
+    for name, _ in indexes:
+        session.execute(text(f'DROP INDEX "{name}"'))
+    yield True
+    for _, definition in indexes:
+        session.execute(text(definition))

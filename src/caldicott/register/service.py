@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from caldicott.db import utcnow
 from caldicott.register import repository
 from caldicott.register.merge import merge_record
-from caldicott.register.records import PatientRecord, RecordError
-from caldicott.register.sources import Observation
+from caldicott.register.records import NewPatient, PatientRecord, RecordError
+from caldicott.register.sources import CompactObservation
 
 BATCH_SIZE = 5000
 
@@ -52,36 +52,46 @@ class ImportReport:
         return line + (f"; rejected {len(self.rejects)} rows" if self.rejects else "")
 
 
-def _batches(observations: Iterable[Observation], size: int) -> Iterator[list[Observation]]:
+def _batches(observations: Iterable[CompactObservation], size: int
+             ) -> Iterator[list[CompactObservation]]:
     iterator = iter(observations)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
-def _merge_batch(session: Session, batch: list[Observation], report: ImportReport,
-                 today: dt.date) -> tuple[list[PatientRecord], list[PatientRecord]]:
-    valid = [(n, r) for n, r in batch if isinstance(r, PatientRecord)]
-    existing = repository.load_records(session, {r.nhs_number for _, r in valid})
-    state = dict(existing)
+def _merge_batch(session: Session, batch: Sequence[CompactObservation], report: ImportReport,
+                 today: dt.date) -> tuple[list[PatientRecord | NewPatient], list[PatientRecord]]:
+    numbers = {r.nhs_number for _, r in batch if not isinstance(r, RecordError)}
+    existing = repository.load_records(session, numbers)
+    state: dict[str, PatientRecord | NewPatient] = dict(existing)
     for rows, item in batch:
         report.rows += len(rows)
         if isinstance(item, RecordError):
             report.rejects.extend((number, "", str(item)) for number in rows)
             continue
+        before = state.get(item.nhs_number)
+        if isinstance(item, NewPatient):
+            if before is None:  # new to the register: nothing to merge
+                state[item.nhs_number] = item
+                continue
+            item = item.record()
+        if isinstance(before, NewPatient):
+            before = state[item.nhs_number] = before.record()
         try:
-            merged = merge_record(state.get(item.nhs_number), item, today)
+            merged = merge_record(before, item, today)
         except RecordError as error:
             report.rejects.extend((number, item.nhs_number, str(error)) for number in rows)
             continue
-        if merged == state.get(item.nhs_number):
+        if merged == before:
             report.unchanged += len(rows)
         state[item.nhs_number] = merged
     created = [r for n, r in state.items() if n not in existing]
-    changed = [r for n, r in state.items() if n in existing and r != existing[n]]
+    changed = [r for n, r in state.items()
+               if n in existing and r != existing[n] and isinstance(r, PatientRecord)]
     return created, changed
 
 
-def import_observations(session: Session, observations: Iterable[Observation], *,
+def import_observations(session: Session, observations: Iterable[CompactObservation], *,
                         strict: bool = False, today: dt.date | None = None) -> ImportReport:
     """Merge a stream of observations into the register (the caller owns the transaction).
 
