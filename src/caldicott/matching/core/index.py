@@ -13,6 +13,10 @@ A request meets a register row when they share any of these keys (computed by
   characters of a postcode of another shape (a wrong year, or a wrong or
   missing date of birth with a postcode typo).
 
+A request also looks up its postcode keys under each transposition of two
+adjacent characters of its postcode (``4305`` for ``4350``): the register
+stores one value per key, the request asks for a few.
+
 The database index (``repository.candidate_rows``) and Splink's batch rules
 (``training.PREDICTION_BLOCKING_RULES``) say the same thing, so batch and
 real-time traces see the same candidates. :class:`MemoryIndex` is the
@@ -24,7 +28,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from caldicott.matching.core.normalise import BLOCKING_KEYS, Person, swapped_keys
+from caldicott.matching.core.normalise import (
+    BLOCKING_KEYS,
+    Person,
+    swapped_keys,
+    transposed_postcode_keys,
+    typo_name_keys,
+)
 
 
 def lookups(request: Person) -> list[tuple[str, str]]:
@@ -37,6 +47,8 @@ def lookups(request: Person) -> list[tuple[str, str]]:
     """
     wanted = {(column, getattr(request, column)) for column in BLOCKING_KEYS}
     wanted |= set(swapped_keys(request).items())
+    wanted |= set(transposed_postcode_keys(request))
+    wanted |= set(typo_name_keys(request))
     return sorted((c, v) for c, v in wanted if v is not None)
 
 
