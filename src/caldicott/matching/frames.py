@@ -8,8 +8,10 @@ the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from operator import attrgetter
 
 import pandas as pd
 
@@ -44,11 +46,11 @@ def term_frequencies(people: Iterable[Person]) -> dict[str, dict[str, float]]:
         >>> term_frequencies([n("1", "Ann", "Lee", None), n("2", "Bo", "Lee", None)])["family_name"]
         {'lee': 1.0}
     """
-    counts: dict[str, dict[str, int]] = {"given_name": {}, "family_name": {}, "postcode": {}}
-    for person in people:
-        for column, table in counts.items():
-            value = getattr(person, column)
-            if value is not None:
-                table[value] = table.get(value, 0) + 1
-    return {column: {v: c / total for v, c in table.items()} if (total := sum(table.values()))
-            else {} for column, table in counts.items()}
+    people = people if isinstance(people, Sequence) else list(people)
+    out: dict[str, dict[str, float]] = {}
+    for column in ("given_name", "family_name", "postcode"):
+        counts = Counter(map(attrgetter(column), people))  # counted in C
+        counts.pop(None, None)
+        total = sum(counts.values())
+        out[column] = {v: c / total for v, c in counts.items()} if total else {}
+    return out

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
-from caldicott.db import bulk_insert
+from caldicott.db import bulk_insert_rows
 from caldicott.matching.core.index import lookups
 from caldicott.matching.core.normalise import (
     BLOCKING_KEYS,
@@ -20,7 +23,6 @@ from caldicott.matching.core.normalise import (
 )
 from caldicott.matching.models import MatchIndexRow, MatchingModelRow
 from caldicott.register.records import PatientRecord
-from caldicott.register.repository import iter_records
 
 INDEX = MatchIndexRow.__table__
 _SCORED = ("id", "nhs_number", "given_name", "family_name", "given_nicks", "birth_date",
@@ -72,59 +74,135 @@ def index_people(record: PatientRecord) -> Iterator[Person]:
     """The ways one register person can be found: current details, each previous
     name (at the current postcode), each earlier postcode (under the current name)."""
     address = record.last_known_address
-    postcode = address.postcode if address else None
-    nhs = record.nhs_number
+    yield from _variants(record.nhs_number, record.given_name, record.family_name,
+                         record.birth_date, record.sex, address.postcode if address else None,
+                         [(n.given, n.family) for n in record.previous_names],
+                         [a.postcode for a in record.addresses])
 
+
+def _variants(nhs: str, given: str, family: str, birth_date: Any, sex: str | None,
+              postcode: str | None, previous_names: list[tuple[str, str]],
+              postcodes: list[str]) -> Iterator[Person]:
     def person(variant: str, given: str, family: str, pc: str | None) -> Person:
-        return normalise_person(f"{nhs}:{variant}", given, family, record.birth_date, pc,
-                                record.sex, nhs_number=nhs)
+        return normalise_person(f"{nhs}:{variant}", given, family, birth_date, pc, sex,
+                                nhs_number=nhs)
 
-    yield person("current", record.given_name, record.family_name, postcode)
-    for i, name in enumerate(record.previous_names):
-        if (name.given, name.family) != (record.given_name, record.family_name):
-            yield person(f"name{i}", name.given, name.family, postcode)
+    yield person("current", given, family, postcode)
+    for i, name in enumerate(previous_names):
+        if name != (given, family):
+            yield person(f"name{i}", name[0], name[1], postcode)
     seen = {postcode}
-    for i, old in enumerate(record.addresses):
-        if old.postcode not in seen:
-            seen.add(old.postcode)
-            yield person(f"address{i}", record.given_name, record.family_name, old.postcode)
+    for i, old in enumerate(postcodes):
+        if old not in seen:
+            seen.add(old)
+            yield person(f"address{i}", given, family, old)
 
 
-def register_people(session: Session) -> Iterator[Person]:
-    for record in iter_records(session):
-        yield from index_people(record)
+def _grouped(rows: Iterable[Any]) -> Iterator[tuple[str, list[Any]]]:
+    """(NHS number, its rows' remaining columns) from rows sorted by NHS number."""
+    for nhs, group in groupby(rows, key=itemgetter(0)):
+        yield nhs, [r[1:] if len(r) > 2 else r[1] for r in group]
+
+
+def register_people(session: Session, page_size: int = 50_000) -> Iterator[Person]:
+    """Every index row of the register, read lean: three streamed queries (patients,
+    previous names, address postcodes, each in NHS-number order) merged here,
+    not whole records (the same rows :func:`index_people` gives, checked by test)."""
+    from caldicott.register.models import AddressRow, PatientRow, PreviousNameRow
+
+    connection = session.connection()
+
+    def stream(query: Any) -> Any:
+        # Each a cursor of its own: PostgreSQL holds them as named server-side
+        # cursors; SQLite steps each statement independently.
+        return connection.execute(query.execution_options(yield_per=page_size))
+
+    patients = stream(select(PatientRow.nhs_number, PatientRow.given_name,
+                             PatientRow.family_name, PatientRow.birth_date, PatientRow.sex,
+                             PatientRow.postcode).order_by(PatientRow.nhs_number))
+    names = _grouped(stream(
+        select(PreviousNameRow.nhs_number, PreviousNameRow.given_name,
+               PreviousNameRow.family_name)
+        .order_by(PreviousNameRow.nhs_number, PreviousNameRow.position)))
+    addresses = _grouped(stream(
+        select(AddressRow.nhs_number, AddressRow.postcode)
+        .order_by(AddressRow.nhs_number, AddressRow.position)))
+    # Every name and address belongs to a patient and the three streams share
+    # one order, so each child group is consumed when its patient comes up.
+    next_name, next_address = next(names, None), next(addresses, None)
+    for nhs, given, family, born, sex, postcode in patients:
+        previous: list[tuple[str, str]] = []
+        if next_name is not None and next_name[0] == nhs:
+            previous = [tuple(r) for r in next_name[1]]  # type: ignore[misc]
+            next_name = next(names, None)
+        postcodes: list[str] = []
+        if next_address is not None and next_address[0] == nhs:
+            postcodes = next_address[1]
+            next_address = next(addresses, None)
+        yield from _variants(nhs, given, family, born, sex, postcode, previous, postcodes)
+
+
+_ROW_COLUMNS = ("nhs_number", "variant", "given_name", "family_name", "given_nicks",
+                "birth_date", "postcode", "sex", "tf_given_name", "tf_family_name",
+                "tf_postcode", *BLOCKING_KEYS)
 
 
 def _index_row(person: Person, tf: dict[str, dict[str, float]] | None = None
-               ) -> dict[str, Any]:
-    row = {"nhs_number": person.nhs_number, "variant": person.record_id.split(":", 1)[1],
-           "given_name": person.given_name, "family_name": person.family_name,
-           "given_nicks": "|".join(person.given_nicks) if person.given_nicks else None,
-           "birth_date": person.birth_date, "postcode": person.postcode, "sex": person.sex,
-           "tf_given_name": person.tf_given_name, "tf_family_name": person.tf_family_name,
-           "tf_postcode": person.tf_postcode}
-    if tf is not None:  # the register's frequencies of this row's values
-        for column in ("given_name", "family_name", "postcode"):
-            value = getattr(person, column)
-            row[f"tf_{column}"] = tf[column].get(value) if value is not None else None
-    row.update({key: getattr(person, key) for key in BLOCKING_KEYS})
-    return row
+               ) -> tuple[Any, ...]:
+    """The index row of a person, in ``_ROW_COLUMNS`` order."""
+    if tf is None:  # the frequencies the person carries
+        tf_given, tf_family, tf_postcode = (person.tf_given_name, person.tf_family_name,
+                                            person.tf_postcode)
+    else:  # the register's frequencies of this row's values
+        g, f, pc = person.given_name, person.family_name, person.postcode
+        tf_given = tf["given_name"].get(g) if g is not None else None
+        tf_family = tf["family_name"].get(f) if f is not None else None
+        tf_postcode = tf["postcode"].get(pc) if pc is not None else None
+    nicks = person.given_nicks
+    return (person.nhs_number, person.record_id.split(":", 1)[1], person.given_name,
+        person.family_name, "|".join(nicks) if nicks else None, person.birth_date,
+        person.postcode, person.sex, tf_given, tf_family, tf_postcode,
+        person.k_family_dob, person.k_given_dob, person.k_postcode_year, person.k_names_year,
+        person.k_family_postcode, person.k_given_postcode, person.k_names_district)
 
 
-def replace_index(session: Session, people: Iterable[Person], chunk: int = 20_000,
+# Above this many rows a rebuild drops the index's secondary indexes (and, on
+# PostgreSQL, its foreign key), loads, and builds them again: one sorted build
+# per index instead of maintaining eight B-trees (and checking a key) per row.
+# That takes the table's exclusive lock until commit; a smaller rebuild keeps
+# them, so concurrent traces read the old index until it commits.
+BULK_REBUILD_ROWS = 100_000
+
+
+def replace_index(session: Session, people: Iterable[Person],
                   tf: dict[str, dict[str, float]] | None = None) -> int:
     """Empty the index and fill it with ``people``, with the term frequencies
     ``tf`` (or those the people carry)."""
-    session.execute(delete(MatchIndexRow))
-    session.flush()
-    count, batch = 0, []
-    for person in people:
-        batch.append(_index_row(person, tf))
-        if len(batch) >= chunk:
-            bulk_insert(session, "match_index", batch)
-            count, batch = count + len(batch), []
-    bulk_insert(session, "match_index", batch)
-    return count + len(batch)
+    people = people if isinstance(people, Sequence) else list(people)
+    bulk = len(people) >= BULK_REBUILD_ROWS
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    foreign_keys = list(INDEX.foreign_key_constraints) if postgres else []
+    if bulk:
+        for constraint in foreign_keys:
+            connection.execute(DropConstraint(constraint))
+        for index in INDEX.indexes:
+            index.drop(connection)
+    if postgres and bulk:
+        connection.execute(text("TRUNCATE match_index"))
+    else:
+        connection.execute(delete(MatchIndexRow))
+    if postgres and bulk:  # the index builds sort 2 rows per person: in memory
+        connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    bulk_insert_rows(session, "match_index", _ROW_COLUMNS, (_index_row(p, tf) for p in people))
+    if bulk:
+        for index in INDEX.indexes:
+            index.create(connection)
+        for constraint in foreign_keys:
+            connection.execute(AddConstraint(constraint))
+    if postgres:
+        connection.execute(text("ANALYZE match_index"))
+    return len(people)
 
 
 def count_index_rows(session: Session) -> int:
