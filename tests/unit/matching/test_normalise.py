@@ -12,6 +12,8 @@ from caldicott.matching.core.normalise import (
     normalise_name,
     normalise_person,
     postcode_parts,
+    postcode_transpositions,
+    soundex_neighbours,
 )
 
 
@@ -55,3 +57,29 @@ def test_a_request_with_a_wrong_year_is_found_by_names_and_district() -> None:
 
 def test_a_request_without_usable_fields_looks_nothing_up() -> None:
     assert lookups(normalise_person("q", None, None, None)) == []
+
+
+def test_postcode_transpositions_keep_the_postcode_shape() -> None:
+    assert postcode_transpositions("4350") == ("3450", "4530", "4305")
+    assert "LS1 4PA" in postcode_transpositions("LS1 4AP")
+    assert all(postcode_parts(p)[1] is not None for p in postcode_transpositions("LS1 4AP"))
+    assert postcode_transpositions(None) == ()
+
+
+def test_a_request_with_a_transposed_postcode_and_no_birth_date_is_found() -> None:
+    register = normalise_person("r", "John", "Cosenza", "1980-01-16", "4305", nhs_number="1")
+    request = normalise_person("q", "John", "Cosenza", None, "4035")
+    assert MemoryIndex([register]).candidates(request) == [register]
+
+
+def test_a_family_name_typo_that_changes_its_soundex_is_found_by_birth_date() -> None:
+    register = normalise_person("r", "Lachlan", "Verco", "1983-01-03", "4109", nhs_number="1")
+    request = normalise_person("q", "Lachoa", "Vero", "1983-01-03", "4100")
+    assert MemoryIndex([register]).candidates(request) == [register]
+    assert len(soundex_neighbours("V620")) == 18 and "V600" in soundex_neighbours("V620")
+
+
+def test_names_and_the_first_two_characters_find_a_non_uk_postcode_typo() -> None:
+    register = normalise_person("r", "Ann", "Lee", None, "3728", nhs_number="1")
+    request = normalise_person("q", "Ann", "Lee", None, "3718")
+    assert MemoryIndex([register]).candidates(request) == [register]

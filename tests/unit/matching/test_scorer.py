@@ -79,3 +79,46 @@ def test_matches_splink_on_pairs_of_every_kind() -> None:
             for a, b in pairs]
     assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) <= 1e-9
     assert any(0.01 < p < 0.99 for p in theirs) and not any(math.isnan(p) for p in ours)
+
+
+@pytest.mark.parametrize(("request_fields", "comparison", "level"), [
+    (("Ann", "Lee", "1990-01-02", "LS1 4AP"), 0, "exact"),
+    (("Lees", "Anne", "1990-01-02", "LS1 4AP"), 1, "given and family swapped"),
+    (("Lee", "Xavier", "1990-01-02", "LS1 4AP"), 0, "given name is the family name"),
+    (("Aan", "Lee", "1990-01-02", "LS1 4AP"), 0, "damerau-levenshtein <= 1"),
+    (("Ann", "Lee", "1909-01-02", "LS1 4AP"), 2, "damerau-levenshtein <= 1"),
+    (("Ann", "Lee", "1990-01-02", "SL1 4AP"), 3, "damerau-levenshtein <= 1"),
+    (("Ann", "Lee", "1990-01-02", "LS2 4AP"), 3, "levenshtein <= 1"),
+    (("Ann", "Lee", "1990-01-22", "LS1 4AP"), 2, "damerau-levenshtein <= 1"),
+    (("Ann", "Lee", "1990-12-02", "LS1 4AP"), 2, "one field wrong"),
+])
+def test_each_kind_of_error_falls_in_its_level(request_fields: tuple, comparison: int,
+                                                level: str) -> None:
+    scorer = Scorer(handmade_model())
+    score = scorer.score(normalise_person("q", *request_fields), _people()[0])
+    assert score.parts[comparison].level == level
+
+
+def test_a_swap_with_a_typo_outscores_unrelated_names() -> None:
+    scorer = Scorer(handmade_model())
+    ann = _people()[0]
+    swapped = scorer.score(normalise_person("q", "Lees", "Anne", "1990-01-02", "LS1 4AP"), ann)
+    unrelated = scorer.score(normalise_person("q", "Zed", "Xu", "1990-01-02", "LS1 4AP"), ann)
+    assert swapped.parts[1].level == "given and family swapped"
+    assert swapped.match_weight > unrelated.match_weight + 10
+
+
+def test_new_levels_match_splink_exactly() -> None:
+    from caldicott.matching.splink_scoring import score_pairs
+
+    people = _people()
+    tf = term_frequencies(people)
+    requests = [normalise_person("a", "Lees", "Anne", "1990-01-02", "SL1 4AP"),
+                normalise_person("b", "Lee", "Xavier", "1909-01-02", "LS1 4PA"),
+                normalise_person("c", "Nan", "Smiht", "1985-05-60", "4350"),
+                normalise_person("d", "Wiliam", "Smith", "1958-05-06", "1M 1AA")]
+    pairs = [(with_term_frequencies(q, tf), p) for q in requests for p in people]
+    model = handmade_model(prior=1e-3)
+    theirs = score_pairs(model, pairs, tf)
+    ours = [Scorer(model).score(a, b).match_probability for a, b in pairs]
+    assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) <= 1e-9

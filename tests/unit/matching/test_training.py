@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from caldicott.matching.handmade import handmade_model
-from caldicott.matching.training import M_FLOOR, U_FLOOR, pin_extremes
+from caldicott.matching.training import M_FLOOR, U_FLOOR, pin_extremes, scale_prior
 
 
 def _level(model: dict, comparison: str, label: str) -> dict:
@@ -45,3 +45,19 @@ def test_floors_an_else_level_em_drove_to_zero() -> None:
     _level(model, "postcode", "else")["m_probability"] = 0.0
     pin_extremes(model)
     assert _level(model, "postcode", "else")["m_probability"] == M_FLOOR
+
+
+def test_the_prior_is_one_over_the_people_in_the_register() -> None:
+    model = handmade_model(prior=0.01)
+    pin = scale_prior(model, 1_000_000)
+    assert model["probability_two_random_records_match"] == 1e-6
+    assert pin["trained"] == 0.01 and pin["pinned"] == 1e-6
+
+
+def test_new_rare_levels_are_pinned_when_em_drives_them_to_zero() -> None:
+    model = handmade_model()
+    _level(model, "family_name", "family name is the given name")["m_probability"] = 1e-12
+    pins = pin_extremes(model)
+    assert _level(model, "family_name", "family name is the given name")["m_probability"] \
+        >= M_FLOOR
+    assert any(p["level"] == "family name is the given name" for p in pins)
