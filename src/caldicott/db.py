@@ -105,6 +105,10 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # The service runs sync routes on a pool of 40 threads: keep as many connections
+    # open, or overflow connections are opened and closed on every busy request.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
 
 

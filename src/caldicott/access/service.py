@@ -200,7 +200,7 @@ def authenticate(session: Session, token: str | None,
         token) else None
     if found is None:
         raise TokenRejected("the API token is not valid")
-    row, user, organisation = found
+    row, user, organisation, roles = found
     if row.revoked_at is not None:
         raise TokenRejected("the API token has been revoked")
     if row.expires_at <= now:
@@ -208,4 +208,4 @@ def authenticate(session: Session, token: str | None,
     stale = now - LAST_USED_RESOLUTION
     if row.last_used_at is None or row.last_used_at < stale:  # most requests write nothing
         repository.touch_token(session, row, now, stale)
-    return _principal(user, organisation, repository.roles_of(session, user.id), row.id)
+    return _principal(user, organisation, roles, row.id)

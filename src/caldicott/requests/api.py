@@ -27,27 +27,41 @@ from caldicott.requests.schemas import (
     TraceRequestPage,
 )
 from caldicott.service.deps import SessionDep, SettingsDep
+from caldicott.settings import Settings
 
 
 @asynccontextmanager
-async def _finish_interrupted(app: FastAPI) -> AsyncIterator[None]:
-    """At start-up, finish in the background whatever a crash left half done."""
+async def _keep_requests_moving(app: FastAPI) -> AsyncIterator[None]:
+    """In the background: at start-up finish whatever a crash left half done, then every
+    ``queue_seconds`` decide the requests queued under a suspended agreement (those
+    whose agreement has since resumed or been withdrawn move on; the rest wait)."""
     sessions, settings = getattr(app.state, "sessions", None), getattr(app.state, "settings", None)
-    if sessions is not None and settings is not None:
-        threading.Thread(target=_recover, args=(sessions, settings), daemon=True,
-                         name="trace-request-recovery").start()
-    yield
-
-
-def _recover(sessions: Any, settings: Any) -> None:
+    if sessions is None or settings is None:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=_move_pending, args=(sessions, settings, stop),
+                              daemon=True, name="trace-request-queue")
+    thread.start()
     try:
-        worker.process_pending(sessions, settings)
-    except Exception:  # a missing table on a fresh database must not stop start-up
-        worker.log.exception("could not finish interrupted trace requests")
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def _move_pending(sessions: Any, settings: Settings, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            worker.process_pending(sessions, settings, stop=stop)
+        except Exception:  # a missing table on a fresh database must not stop the service
+            worker.log.exception("could not move pending trace requests on")
+        if not settings.queue_seconds or stop.wait(settings.queue_seconds):
+            return
 
 
 router = APIRouter(prefix="/api/trace-requests", tags=["trace requests"],
-                   lifespan=_finish_interrupted)
+                   lifespan=_keep_requests_moving)
 
 _OUTCOME_SCHEMA = {"type": "object", "required": ["resourceType", "issue"], "properties": {
     "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
@@ -65,37 +79,31 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
                                               max_length=180, pattern=r"^[\x21-\x7e]+$")]
 
 
-def _view(request: Request, principal: CurrentUser, request_id: int) -> TraceRequestOut:
-    with request.app.state.sessions() as session, session.begin():
-        row = views.visible(session, principal, request_id)
-        return views.render(session, principal, [row])[0]
-
-
 @router.post("", status_code=201, response_model=TraceRequestOut, responses={
     200: {"description": "A retry with the same Idempotency-Key: the request as it stands",
           "model": TraceRequestOut}, **_ERRORS})
 def submit(item: TraceRequestIn, principal: CurrentUser, session: SessionDep,
-           settings: SettingsDep, request: Request, response: Response,
+           settings: SettingsDep, response: Response,
            idempotency_key: IdempotencyKey = None) -> TraceRequestOut:
     """Submit one tracing request; it is decided and traced before this returns."""
     try:
         with session.begin():
             repository.begin_write(session)
             row, created = service.submit(session, settings, principal, item, idempotency_key)
-            request_id = row.id
+            if created:
+                service.process_received(session, settings, row.id)
+            shown = views.render(session, principal, [row])[0]
     except IntegrityError:  # a concurrent retry with the same key won the insert
         if idempotency_key is None:
             raise
         with session.begin():
             repository.begin_write(session)
             row, created = service.submit(session, settings, principal, item, idempotency_key)
-            request_id = row.id
-    if created:
-        worker.process_request(request.app.state.sessions, settings, request_id)
-    else:
+            shown = views.render(session, principal, [row])[0]
+    if not created:
         response.status_code = 200
-    response.headers["Location"] = f"/api/trace-requests/{request_id}"
-    return _view(request, principal, request_id)
+    response.headers["Location"] = f"/api/trace-requests/{row.id}"
+    return shown
 
 
 @router.post("/batch", status_code=202, response_model=BatchOut, responses=_ERRORS,
@@ -205,7 +213,7 @@ def review_request(request_id: RequestId, body: ReviewIn, principal: CurrentUser
 
 @router.post("/{request_id}/trace", response_model=TraceRequestOut, responses=_ERRORS)
 def retrace_request(request_id: RequestId, principal: CurrentUser, session: SessionDep,
-                    settings: SettingsDep, request: Request) -> TraceRequestOut:
+                    settings: SettingsDep) -> TraceRequestOut:
     """A tracer runs the trace again (a request awaiting review, or one still pending)."""
     ensure(can(principal, Action.RUN_TRACE))
     with session.begin():
@@ -215,4 +223,4 @@ def retrace_request(request_id: RequestId, principal: CurrentUser, session: Sess
             raise Conflict(f"trace request {request_id} is {row.status}; only a permitted "
                            "request or one awaiting review can be traced")
         service.trace_step(session, settings, request_id, tracer=principal)
-    return _view(request, principal, request_id)
+        return views.render(session, principal, [row])[0]

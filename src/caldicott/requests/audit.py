@@ -7,7 +7,8 @@ numbers (a probability is written to six places, never as a long digit run).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
@@ -54,9 +55,41 @@ def event(settings: Settings, kind: str, row: TraceRequestRow, agent: Agent, *,
         subjects=subjects, details=dict(details or {}))
 
 
+_HELD = "caldicott.requests.held_events"
+
+
 def record(session: Session, settings: Settings, events: Sequence[AuditEvent]) -> None:
-    """Append ``events`` in the caller's transaction (they commit with the state change)."""
-    append_many(session, settings, events)
+    """Append ``events`` in the caller's transaction (they commit with the state change).
+
+    Inside :func:`held` they are kept until the block ends and appended together.
+    """
+    waiting: list[AuditEvent] | None = session.info.get(_HELD)
+    if waiting is None:
+        append_many(session, settings, events)
+    else:
+        waiting.extend(events)
+
+
+@contextmanager
+def held(session: Session, settings: Settings) -> Iterator[list[AuditEvent]]:
+    """Hold the events several steps record, then append them in one go, still in the
+    caller's transaction.
+
+    The ledger's append lock is then taken once, at the end, and held only until
+    the commit that follows, instead of from the first step's entry onwards. A
+    caller that rolls a step back (a savepoint) drops that step's events from the
+    yielded list. Nothing is appended if the block raises.
+    """
+    if _HELD in session.info:
+        raise RuntimeError("events are already being held on this session")
+    waiting: list[AuditEvent] = []
+    session.info[_HELD] = waiting
+    try:
+        yield waiting
+    finally:
+        del session.info[_HELD]
+    if waiting:
+        append_many(session, settings, waiting)
 
 
 def closed(settings: Settings, row: TraceRequestRow, agent: Agent) -> AuditEvent:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,7 @@ from caldicott.requests.models import TraceReleaseRow, TraceRequestRow
 from caldicott.requests.schemas import TraceRequestIn
 from caldicott.settings import Settings
 
+log = logging.getLogger(__name__)
 _TRACE_OUTCOME = {"traced": Status.AWAITING_REVIEW, "no_trace": Status.NO_TRACE,
                   "too_many_matches": Status.TOO_MANY_MATCHES}
 
@@ -136,6 +138,28 @@ def submit(session: Session, settings: Settings, principal: Principal, item: Tra
     repository.add_all(session, [row])
     audit.record(session, settings, _received(settings, principal, [row]))
     return row, True
+
+
+def process_received(session: Session, settings: Settings, request_id: int) -> None:
+    """Decide and trace a request just received, in the transaction that received it.
+
+    The steps are those :mod:`caldicott.requests.worker` runs one transaction
+    each; here they share the receiving transaction (one commit, and the ledger
+    entries appended together at the end), each in a savepoint: a step that
+    cannot run yet (no trained model, say) is undone with its entries, and the
+    request stays where the step before left it, for the worker to finish.
+    """
+    with audit.held(session, settings) as events:
+        for step in (decide_step, trace_step):
+            kept = len(events)
+            try:
+                with session.begin_nested():
+                    step(session, settings, request_id)
+            except CaldicottError as error:
+                del events[kept:]
+                session.expire_all()  # loaded rows may show what the savepoint undid
+                log.warning("trace request %s left pending: %s", request_id, error.diagnostics)
+                return
 
 
 def ensure_can_submit(principal: Principal) -> None:

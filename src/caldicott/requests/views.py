@@ -41,7 +41,9 @@ def visible(session: Session, principal: Principal, request_id: int) -> TraceReq
 
 def render(session: Session, principal: Principal,
            rows: Sequence[TraceRequestRow]) -> list[TraceRequestOut]:
-    codes = repository.organisation_codes(session, {r.organisation_id for r in rows})
+    codes = {principal.organisation_id: principal.organisation_code}  # an officer's own
+    codes.update(repository.organisation_codes(
+        session, {r.organisation_id for r in rows} - codes.keys()))
     releases = repository.releases_of(session, [r.id for r in rows if r.status == "released"])
     return [_one(r, codes.get(r.organisation_id, "?"), releases.get(r.id), principal)
             for r in rows]

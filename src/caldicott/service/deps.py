@@ -12,8 +12,13 @@ from caldicott.settings import Settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route owns the transaction (``session.begin()``)."""
-    with request.app.state.sessions() as session:
+    """One session per request; the route owns the transaction (``session.begin()``).
+
+    The session keeps one pooled connection for the whole request, so the token
+    check's transaction and the route's reuse it (one checkout, one liveness ping).
+    """
+    sessions = request.app.state.sessions
+    with sessions.kw["bind"].connect() as connection, sessions(bind=connection) as session:
         yield session
 
 
