@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the HTTP service listens on")
     port: int = Field(8000, description="Port the HTTP service listens on")
     workers: int = Field(1, description="Worker processes for the HTTP service")
+    queue_seconds: float = Field(
+        300, ge=0, description="How often the service decides requests queued under a "
+        "suspended agreement (0: only at start-up and by `caldicott trace-request process`)"
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -55,8 +56,10 @@ def process_many(sessions: Sessions, settings: Settings, request_ids: Iterable[i
 
 
 def process_pending(sessions: Sessions, settings: Settings, today: dt.date | None = None,
-                    page: int = 500) -> Counter[str]:
+                    page: int = 500, stop: threading.Event | None = None) -> Counter[str]:
     """Finish every request left received, permitted or queued; count where they ended.
+
+    ``stop``, when set, ends the run early (the service is shutting down).
 
     Example:
         >>> process_pending(sessions, settings)  # doctest: +SKIP
@@ -64,12 +67,14 @@ def process_pending(sessions: Sessions, settings: Settings, today: dt.date | Non
     """
     pending = (Status.RECEIVED.value, Status.PERMITTED.value, Status.QUEUED.value)
     last = 0
-    while True:
+    while stop is None or not stop.is_set():
         with sessions() as session:
             ids = repository.ids_in(session, pending, after=last, limit=page)
         if not ids:
             break
         for request_id in ids:
+            if stop is not None and stop.is_set():  # the service is shutting down
+                break
             process_request(sessions, settings, request_id, today)
         last = ids[-1]
     with sessions() as session:
