@@ -1,12 +1,21 @@
 """The release rule: when a trace may name a person.
 
 A wrong person's address is the worst thing caldicott can release, a missed
-trace the second worst. So a trace is ``traced`` only when exactly one person
-scores at or above the release threshold *and* leads the runner-up by a clear
-margin in match weight (log2 of the likelihood ratio): with the default 6
-bits the best candidate must be at least 64 times likelier than the next.
-Two or more people over the threshold, or a leader without the margin, is
-``too_many_matches``; nobody over the threshold is ``no_trace``.
+trace the second worst. The model scores each (request, person) pair on its
+own, so two people can each score above the threshold: a namesake with the
+same name and date of birth at another address scores high, and so does the
+person the request is for. At most one of them is the person asked for, so the
+candidates compete: the probability that the leader is the person, given that
+at most one candidate is (each pair's odds are ``2^match_weight``), is
+
+    p_lead = 2^w1 / (1 + 2^w1 + 2^w2 + ...)
+
+A trace is ``traced`` only when ``p_lead`` is at or above the release
+threshold *and* the leader leads the runner-up by a clear margin in match
+weight (with the default 6 bits, 64 times likelier). Two close candidates
+can never both pass (their ``p_lead`` sum to at most 1). A leader that
+scores above the threshold on its own but fails either test is
+``too_many_matches``; nobody above the threshold is ``no_trace``.
 """
 
 from __future__ import annotations
@@ -71,6 +80,21 @@ def margin_of(ranked: list[Ranked]) -> float:
     return ranked[0].match_weight - ranked[1].match_weight
 
 
+def lead_probability(ranked: list[Ranked]) -> float:
+    """The probability that the leader is the person, the candidates competing.
+
+    Example:
+        >>> round(lead_probability([Ranked("1", 20.0, .999999), Ranked("2", 10.0, .999)]), 6)
+        0.999023
+    """
+    if not ranked:
+        return 0.0
+    top = ranked[0].match_weight
+    # Divide through by 2^top so that nothing overflows.
+    rest = sum(math.pow(2.0, r.match_weight - top) for r in ranked[1:])
+    return 1.0 / (1.0 + math.pow(2.0, -top) + rest)
+
+
 def decide(ranked: list[Ranked], rule: ReleaseRule) -> Outcome:
     """Apply the release rule to candidates ranked by :func:`best_per_person`.
 
@@ -83,7 +107,6 @@ def decide(ranked: list[Ranked], rule: ReleaseRule) -> Outcome:
     """
     if not ranked or ranked[0].match_probability < rule.threshold:
         return Outcome.NO_TRACE
-    if len(ranked) > 1 and (ranked[1].match_probability >= rule.threshold
-                            or margin_of(ranked) < rule.margin_bits):
+    if lead_probability(ranked) < rule.threshold or margin_of(ranked) < rule.margin_bits:
         return Outcome.TOO_MANY_MATCHES
     return Outcome.TRACED
