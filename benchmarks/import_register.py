@@ -2,7 +2,11 @@
 
 Targets (issue 2): 1,000,000 people in at most 60 s each, peak memory at most
 500 MB. Each import runs as ``caldicott register import`` in its own process,
-so its wall time, CPU time and peak memory are its own.
+so its wall time, CPU time and peak memory are its own. A large CSV is read in
+a second process (see ``caldicott.register.importer``): CPU time counts both,
+``peak_rss_mb`` is the larger process's peak (as wait4 reports it) and
+``peak_tree_rss_mb`` the peak of both together (sampled every 50 ms), which is
+the figure to hold against the memory target.
 
     python benchmarks/import_register.py            # 1,000,000 people
     python benchmarks/import_register.py --quick    # 20,000 people
@@ -11,10 +15,63 @@ so its wall time, CPU time and peak memory are its own.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from _common import CACHE, caldicott, run_measured, throwaway_database, write_results
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes (from /proc)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next((int(line.split()[1]) * 1024 for line in status
+                               if line.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def run_measured_tree(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """:func:`run_measured`, also sampling the memory of the process tree."""
+    load = os.getloadavg()
+    started = time.perf_counter()
+    child = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], _tree_rss(child.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    stdout = child.stdout.read() if child.stdout else ""
+    stderr = child.stderr.read() if child.stderr else ""
+    exit_code = os.waitstatus_to_exitcode(status)
+    if exit_code != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({exit_code}): {stderr.strip()[-500:]}")
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "peak_tree_rss_mb": round(peak[0] / 2**20, 1),
+            "load_average_before": [round(x, 2) for x in load],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "stdout": stdout.strip()}
 
 
 def people_file(n: int, seed: int) -> Path:
@@ -43,7 +100,7 @@ def main() -> None:
             with throwaway_database(backend, Path(folder)) as url:
                 env = {"CALDICOTT_DATABASE_URL": url, "CALDICOTT_DATA_DIR": folder}
                 run_measured(caldicott("db", "upgrade"), env)
-                result = run_measured(caldicott("register", "import", str(source)), env)
+                result = run_measured_tree(caldicott("register", "import", str(source)), env)
                 result["people_per_s"] = round(n / result["wall_s"])
                 figures[backend] = result
                 print(f"{backend}: {result}")

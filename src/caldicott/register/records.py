@@ -146,6 +146,9 @@ class NewPatient:
         self.names = names
         self.gp = gp
 
+    def __reduce__(self) -> tuple[type[NewPatient], tuple[object, ...]]:
+        return NewPatient, (self.patient, self.addresses, self.names, self.gp)
+
     def record(self) -> PatientRecord:
         (nhs, given, family, birth, sex, death, _, _, area, registered,
          restricted) = self.patient

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from caldicott.errors import NotAFile
 from caldicott.register.csv_io import RowReader, address_fields, new_patient, read_register_csv
@@ -24,6 +24,9 @@ from caldicott.register.records import (
     RecordError,
     check_record,
 )
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 # (the file's row numbers it came from, the record or why it was refused)
 Observation = tuple[tuple[int, ...], PatientRecord | RecordError]
@@ -117,6 +120,72 @@ def compact_csv_observations(binary: IO[bytes], *, fast: bool = True
         raise NotAFile(f"not a readable CSV file: {error}") from None
     finally:
         text.detach()  # the caller owns (and closes) the underlying file
+
+
+def csv_observations_in_child(path: Path, on_read: Callable[[int], None] | None = None,
+                              batch: int = 2000) -> Generator[CompactObservation, None, None]:
+    """:func:`compact_csv_observations` of ``path``, read and checked in a child
+    process while this one writes: a bulk load uses both cores.
+
+    The child sends batches of observations through a pipe (bounded, so memory
+    stays flat); an error it meets (a file that is not CSV) is raised here.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_read_in_child, args=(str(path), sender, batch),
+                            name="caldicott-csv-reader", daemon=True)
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, payload, read = receiver.recv()
+            except EOFError:
+                child.join()
+                raise RuntimeError(f"the CSV reader process stopped unexpectedly "
+                                   f"(exit code {child.exitcode})") from None
+            if on_read is not None and read:
+                on_read(read)
+            if kind == "error":
+                raise payload
+            if kind == "done":
+                return
+            yield from payload
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _read_in_child(path: str, sender: Connection, batch: int) -> None:
+    read = 0
+
+    def count(size: int) -> None:
+        nonlocal read
+        read += size
+
+    def send(kind: str, payload: object) -> None:
+        nonlocal read
+        sender.send((kind, payload, read))
+        read = 0
+
+    try:
+        with open(path, "rb") as raw:
+            observations: list[CompactObservation] = []
+            for observation in compact_csv_observations(CountingReader(raw, count)):  # type: ignore[arg-type]
+                observations.append(observation)
+                if len(observations) >= batch:
+                    send("batch", observations)
+                    observations = []
+            send("batch", observations)
+        send("done", None)
+    except Exception as error:  # handed to the parent, which raises it
+        send("error", error)
+    finally:
+        sender.close()
 
 
 def _compact(reader: RowReader, rows: Iterator[tuple[int, list[str]]], fast: bool

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, delete, inspect
 from sqlalchemy.orm import Session
 
 from caldicott.db import make_engine
@@ -20,6 +20,7 @@ from caldicott.migrations import upgrade
 from caldicott.register import repository
 from caldicott.register.csv_io import COLUMNS, record_to_rows
 from caldicott.register.importer import run_import
+from caldicott.register.models import PatientRow
 from caldicott.register.records import Address, NewPatient, PreviousName
 from caldicott.register.service import ImportReport, import_observations
 from caldicott.register.sources import compact_csv_observations, csv_observations
@@ -169,6 +170,33 @@ def test_a_load_that_fails_half_way_leaves_the_register_and_its_indexes(
     path.write_bytes(_csv(rows) + b"9990000018,Ann," + b"x" * 200_000 + b"\n")
     with pytest.raises(NotAFile):
         run_import(path, settings=fresh_settings, show_progress=False)
+    assert _indexes(empty_register) == before
+    with Session(empty_register) as session:
+        assert repository.count_patients(session) == 0
+
+
+def test_reading_in_a_second_process_gives_the_same_import(
+        empty_register: Engine, fresh_settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_bytes(_csv(_tricky_rows()))
+    results = []
+    for parallel in (True, False):
+        report = run_import(path, settings=fresh_settings, show_progress=False,
+                            parallel=parallel)
+        with Session(empty_register) as session, session.begin():
+            results.append((report, list(repository.iter_records(session))))
+            session.execute(delete(PatientRow))
+    assert results[0] == results[1]
+    assert results[0][0].created > 10 and results[0][0].rejects
+
+
+def test_a_file_the_second_process_cannot_read_is_refused_whole(
+        empty_register: Engine, fresh_settings: Settings, tmp_path: Path) -> None:
+    before = _indexes(empty_register)
+    path = tmp_path / "people.csv"
+    path.write_bytes(_csv(_tricky_rows()) + b"9990000018,Ann," + b"x" * 200_000 + b"\n")
+    with pytest.raises(NotAFile, match="field larger than field limit"):
+        run_import(path, settings=fresh_settings, show_progress=False, parallel=True)
     assert _indexes(empty_register) == before
     with Session(empty_register) as session:
         assert repository.count_patients(session) == 0
