@@ -23,7 +23,7 @@ from caldicott.matching.core.normalise import (
     normalise_person,
 )
 from caldicott.matching.core.release import ReleaseRule
-from caldicott.matching.core.scorer import Scorer, model_hash
+from caldicott.matching.core.scorer import ModelMismatch, Scorer, model_hash
 from caldicott.matching.core.trace import TraceResult, trace
 
 _scorers: dict[tuple[int, str], Scorer] = {}
@@ -86,7 +86,12 @@ def scorer_for(session: Session, version: int | None = None) -> tuple[int, Score
     if scorer is None:
         row = repository.model_by_version(session, version)
         assert row is not None
-        scorer = Scorer.from_json(row.model_json)
+        try:
+            scorer = Scorer.from_json(row.model_json)
+        except ModelMismatch as error:  # trained by an older caldicott's comparisons
+            raise Unprocessable(
+                f"matching model version {version} does not fit this version of caldicott "
+                f"({error}): retrain it with `caldicott model train`") from None
         with _lock:
             _scorers[key] = scorer
     return version, scorer
