@@ -25,4 +25,7 @@ def run_service(settings: Settings, host: str | None = None, port: int | None = 
         port=port,
         workers=settings.workers,
         log_level="warning",
+        # Longer than clients' own keep-alive (httpx: 5 s), so a client never sends on a
+        # connection the server is closing at that very moment.
+        timeout_keep_alive=30,
     )
