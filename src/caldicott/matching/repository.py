@@ -183,15 +183,17 @@ def replace_index(session: Session, people: Iterable[Person],
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     foreign_keys = list(INDEX.foreign_key_constraints) if postgres else []
+    # Empty the table first: that opens the transaction on SQLite too (its driver
+    # begins one only at a data change), so the DDL below rolls back with it.
+    if postgres and bulk:
+        connection.execute(text("TRUNCATE match_index"))
+    else:
+        connection.execute(delete(MatchIndexRow))
     if bulk:
         for constraint in foreign_keys:
             connection.execute(DropConstraint(constraint))
         for index in INDEX.indexes:
             index.drop(connection)
-    if postgres and bulk:
-        connection.execute(text("TRUNCATE match_index"))
-    else:
-        connection.execute(delete(MatchIndexRow))
     if postgres and bulk:  # the index builds sort 2 rows per person: in memory
         connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     bulk_insert_rows(session, "match_index", _ROW_COLUMNS, (_index_row(p, tf) for p in people))

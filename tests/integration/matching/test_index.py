@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm import Session
 
+from caldicott.db import make_engine, unit_of_work
 from caldicott.matching import repository
 from caldicott.matching.frames import term_frequencies
 from caldicott.matching.models import MatchIndexRow
 from caldicott.matching.service import check_request, rebuild_index, trace_request
+from caldicott.migrations import upgrade
 from caldicott.register.models import PatientRow
 from caldicott.register.repository import iter_records
+from caldicott.settings import Settings
 
 from .factories import fill_register, register_people, special_people
 
@@ -60,3 +63,21 @@ def test_term_frequencies_share_out_the_non_null_values(session: Session) -> Non
     for column in ("given_name", "family_name", "postcode"):
         values = [getattr(p, column) for p in people if getattr(p, column) is not None]
         assert tf[column] == {v: values.count(v) / len(values) for v in set(values)}
+
+
+def test_a_bulk_rebuild_that_rolls_back_leaves_the_indexes(
+        fresh_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repository, "BULK_REBUILD_ROWS", 1)
+    engine = make_engine(fresh_settings)
+    upgrade(fresh_settings, engine)
+    with unit_of_work(engine) as session:
+        fill_register(session, register_people(50))
+    # A rebuild in a transaction of its own (no change before it) that fails
+    with pytest.raises(RuntimeError), unit_of_work(engine) as session:
+        rebuild_index(session)
+        raise RuntimeError("a failure after the rebuild, before the commit")
+    with engine.connect() as connection:
+        indexes = {i["name"] for i in inspect(connection).get_indexes("match_index")}
+        assert connection.scalar(select(func.count()).select_from(MatchIndexRow)) > 50
+    engine.dispose()
+    assert {i.name for i in MatchIndexRow.__table__.indexes} <= indexes
