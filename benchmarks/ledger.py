@@ -5,6 +5,14 @@ Run: ``python benchmarks/ledger.py`` (1,000,000 entries, SQLite and PostgreSQL) 
 ``benchmarks/results/ledger.json``. Targets (issue 5): appends >= 2,000/s in the
 service's own transactions, an inclusion proof at 1,000,000 entries <= 2 ms, a
 full verify of 1,000,000 entries <= 30 s.
+
+Appends are measured the way the service makes them: one append per transaction,
+each in its own session, committed (and, when queued on PostgreSQL, integrated
+into the tree before the next begins). Once by one client, and once by
+``--clients`` concurrent clients (threads spread over ``--processes`` processes,
+each with its own connection), as a service under load runs them. The
+concurrent figure counts an append only once it is in the tree: the clock stops
+when the last client's last entry has been integrated.
 """
 
 from __future__ import annotations
@@ -12,11 +20,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,7 +37,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from caldicott.db import make_session_factory
+from caldicott.db import make_engine, make_session_factory
 from caldicott.ledger import service
 from caldicott.ledger.core.events import Agent, AuditEvent, pseudonymise
 from caldicott.ledger.core.merkle import verify_inclusion
@@ -83,6 +93,84 @@ def time_appends(settings: Settings, engine: Engine, count: int, per_transaction
             for number in range(first, min(first + per_transaction, count)):
                 service.append(session, settings, make_event(number))
     return count / (time.perf_counter() - started)
+
+
+def _clients(url: str, data_dir: str, threads: int, per_thread: int, first: int,
+             ready: Any, go: Any, done: Any, floor: bool) -> None:
+    """One process of the concurrent run: ``threads`` clients, one append per transaction
+    (``floor``: a one-row insert instead, what the disk allows concurrent commits)."""
+    settings = Settings(environment="test", database_url=url, data_dir=Path(data_dir),
+                        secret_key=SECRET)
+    engine = make_engine(settings, pool_size=threads + 2, max_overflow=threads)
+    sessions = make_session_factory(engine)
+    connections = [engine.connect() for _ in range(threads + 1)]  # open them before the clock
+    for connection in connections:
+        connection.close()
+    queued = [0] * threads
+
+    def client(number: int) -> None:
+        start = first + number * per_thread
+        for event_number in range(start, start + per_thread):
+            with sessions() as session, session.begin():
+                if floor:
+                    session.execute(text("INSERT INTO bench_commit_floor VALUES (1)"))
+                    continue
+                receipt = service.append(session, settings, make_event(event_number))
+            queued[number] += receipt.index is None
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    ready.put(True)
+    go.wait()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    engine.dispose()
+    done.put(sum(queued))
+
+
+def time_concurrent_appends(settings: Settings, engine: Engine, clients: int, processes: int,
+                            per_client: int, floor: bool = False) -> dict[str, Any]:
+    """``clients`` concurrent clients, each appending one event per transaction
+    (``floor``: each inserting one row into a scratch table, for comparison)."""
+    if floor:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE bench_commit_floor (x INTEGER)"))
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        size_before, _ = service.tree_head(session)
+    context = multiprocessing.get_context("spawn")
+    ready, done, go = context.Queue(), context.Queue(), context.Event()
+    spread = [clients // processes + (n < clients % processes) for n in range(processes)]
+    first, workers = 10_000_000 + size_before, []
+    for threads in (t for t in spread if t):
+        workers.append(context.Process(target=_clients, args=(
+            settings.resolved_database_url, str(settings.data_dir), threads, per_client, first,
+            ready, go, done, floor)))
+        first += threads * per_client
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        ready.get(timeout=120)
+    started = time.perf_counter()
+    go.set()
+    queued = sum(done.get(timeout=600) for _ in workers)
+    seconds = time.perf_counter() - started
+    for worker in workers:
+        worker.join()
+    total = clients * per_client
+    if floor:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE bench_commit_floor"))
+        return {"clients": clients, "processes": len(workers), "commits": total,
+                "seconds": seconds, "commits_per_second": total / seconds}
+    with sessions() as session, session.begin():
+        size_after, _ = service.tree_head(session)
+        waiting = session.scalar(text("SELECT count(*) FROM ledger_queue"))
+    return {"clients": clients, "processes": len(workers), "appends": total,
+            "seconds": seconds, "appends_per_second": total / seconds,
+            "queued_then_integrated": queued, "integrated_by_the_end": size_after - size_before,
+            "left_in_queue": waiting}
 
 
 def time_append_many(settings: Settings, engine: Engine, count: int, per_transaction: int) -> float:
@@ -157,6 +245,12 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
     with database(backend, args.postgres_url, folder) as (settings, engine):
         floor = commit_floor(engine, min(args.appends, 1000))
         single = time_appends(settings, engine, args.appends, 1)
+        print(f"{backend}: {args.clients} concurrent clients", file=sys.stderr)
+        per_client = max(args.appends * 2 // args.clients, 1)
+        concurrent_floor = time_concurrent_appends(settings, engine, args.clients,
+                                                   args.processes, per_client, floor=True)
+        concurrent = time_concurrent_appends(settings, engine, args.clients, args.processes,
+                                             per_client)
         batched = time_appends(settings, engine, args.appends * 2, 100)
         many = time_append_many(settings, engine, args.appends * 4, 100)
         print(f"{backend}: filling to {args.size:,}", file=sys.stderr)
@@ -166,6 +260,8 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
         verified = time_verify(settings, engine)
     return {"commit_floor_per_second_one_row_insert": floor,
             "appends_per_second_one_per_transaction": single,
+            "concurrent_commit_floor_one_row_insert": concurrent_floor,
+            "concurrent_one_per_transaction": concurrent,
             "appends_per_second_100_per_transaction": batched,
             "appends_per_second_append_many_100_per_transaction": many,
             "fill_entries_per_second_10000_per_transaction": bulk,
@@ -178,6 +274,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--appends", type=int, default=5_000)
     parser.add_argument("--proofs", type=int, default=1_000)
+    parser.add_argument("--clients", type=int, default=32,
+                        help="concurrent clients (service transactions) for the concurrent run")
+    parser.add_argument("--processes", type=int, default=4,
+                        help="processes the concurrent clients are spread over")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
@@ -190,6 +290,7 @@ def main() -> None:
                                if key in ("sqlite", "postgresql") and key not in backends}
     results |= {"size": args.size, "quick": args.quick,
                 "run_at": dt.datetime.now(dt.UTC).isoformat(),
+                "cpus": os.cpu_count(),
                 "targets": {"appends_per_second": 2000, "inclusion_proof_ms": 2,
                             "verify_seconds_at_1m": 30}}
     results["load_average_at_start"] = list(os.getloadavg())

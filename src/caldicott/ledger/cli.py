@@ -52,8 +52,10 @@ def verify(
         raise typer.Exit(1)
     consistent = ("" if report.consistent_with is None
                   else f"; consistent with the saved checkpoint at size {report.consistent_with}")
+    queued = ("" if not report.queued else
+              f"; {report.queued} committed entries queued for the next integration round")
     typer.echo(f"ok: {report.tree_size} entries, root {report.root.hex()}, "
-               f"{report.checkpoints_checked} signed checkpoints checked{consistent}")
+               f"{report.checkpoints_checked} signed checkpoints checked{consistent}{queued}")
 
 
 @app.command("checkpoint")

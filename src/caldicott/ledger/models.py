@@ -5,7 +5,10 @@ keeps the hash of every complete subtree above the leaves, so a proof is a few
 primary-key reads at any size; ``ledger_head`` is the one row appends lock and
 carries the tree's right edge; ``ledger_detail`` holds event details beside the
 log, bound to their leaf by the SHA-256 the leaf carries; ``ledger_checkpoint``
-keeps every signed checkpoint so ``verify`` can check them all.
+keeps every signed checkpoint so ``verify`` can check them all; ``ledger_queue``
+holds entries committed by transactions that found the head locked, until the
+next integration round moves them into the tree (PostgreSQL only; see
+``caldicott.ledger.service``).
 """
 
 from __future__ import annotations
@@ -77,3 +80,24 @@ class LedgerCheckpoint(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerQueue(Base):
+    """An entry committed with its change but not yet in the tree (no index yet).
+
+    Written by an append whose transaction found the head locked by another
+    appender; an integration round, shortly after the commit, gives it the next
+    index and moves it into ``ledger_entry`` and ``ledger_detail``. Its hash and
+    content are fixed when it is queued; the seal (HMAC of the leaf hash under
+    the log's seal key) stops a row forged in the database from being integrated.
+    ``seq`` orders the queue: an entry queued after another committed is
+    integrated after it.
+    """
+
+    __tablename__ = "ledger_queue"
+
+    seq: Mapped[int] = mapped_column(LeafIndex, primary_key=True, autoincrement=True)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    detail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    seal: Mapped[bytes] = mapped_column(LargeBinary(32))

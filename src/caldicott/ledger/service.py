@@ -2,21 +2,50 @@
 
 Nothing here commits. ``append`` runs inside whatever transaction the caller
 holds, so a disclosure and the ledger entry recording it commit together or not
-at all. Appends queue on one lock (the head row), which keeps leaf indexes dense.
+at all.
+
+How an append gets its place in the tree. The tree's right edge is one row
+(``ledger_head``); giving a leaf its index means holding that row's lock until
+the transaction commits, so that a rollback leaves no gap. On SQLite that lock is
+the database's single write lock, which every writer takes anyway: an append
+integrates directly (index known at once). On PostgreSQL a lock held until
+commit would make every appender wait for the previous one's WAL flush (one
+fsync each, a few hundred a second), so an appender first *tries* the lock:
+
+* free: it integrates directly, as on SQLite (and first integrates anything
+  queued, so an entry never overtakes one committed before it);
+* held by another transaction: it *queues* the entry (``ledger_queue``: content,
+  leaf hash and seal fixed, committed with the change, no lock), so concurrent
+  appenders commit independently and PostgreSQL flushes their commits together.
+  After the commit an *integration round* (the Certificate Transparency /
+  Trillian sequencer, run by the committing threads themselves, one round at a
+  time per process) takes the head lock, gives every queued entry the next
+  index in queue order, stores its subtrees, and commits. The committing thread
+  waits for a round that started after its commit, so when ``unit_of_work``
+  returns its entries are in the tree (the merge delay is one round, a few ms).
+
+A crash between a commit and its round leaves entries in the queue, durable;
+the next append, round or checkpoint integrates them, and ``verify`` checks
+every queued row too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from caldicott.errors import Conflict, Unprocessable
 from caldicott.ledger import repository
@@ -34,20 +63,32 @@ from caldicott.ledger.core.merkle import (
     range_hash,
 )
 from caldicott.ledger.keys import load_or_create_key
-from caldicott.ledger.repository import node_key
+from caldicott.ledger.repository import QueuedRow, node_key
 from caldicott.settings import Settings
 
 MAX_ENTRIES_PER_PAGE = 1000
+ROUND_LIMIT = 5000  # queued entries integrated per statement
+ROUND_LOCK_TIMEOUT = "10s"  # a round waits this long for the head, then leaves it queued
+QUEUE_SEAL_TAG = b"caldicott-ledger-queued\x00"
+_DETAILS_MARK = b'"details_sha256":"'  # canonical JSON spells the key exactly so
+_QUEUED = "caldicott.ledger.queued"  # session.info: this transaction queued entries
+_COMMITTED = "caldicott.ledger.committed"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerReceipt:
-    """Where an appended event landed: its leaf index and hash, and the tree it is now in."""
+    """Where an appended event landed: its leaf hash and, once known, index and tree.
 
-    index: int
+    ``index``, ``tree_size`` and ``root`` are None when the entry was queued (its
+    transaction found another appender holding the head, PostgreSQL only): it
+    gets its index in the integration round right after the commit.
+    """
+
+    index: int | None
     leaf_hash: bytes
-    tree_size: int
-    root: bytes
+    tree_size: int | None
+    root: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +123,12 @@ def seal_key(settings: Settings) -> bytes:
     make every existing seal fail. Like the signing key, it is never in the
     database, so someone with only the database cannot forge a seal.
     """
-    return seal_key_from(load_or_create_key(settings.data_dir))
+    return _seal_key_in(settings.data_dir)
+
+
+@lru_cache(maxsize=8)
+def _seal_key_in(data_dir: Path) -> bytes:
+    return seal_key_from(load_or_create_key(data_dir))
 
 
 @lru_cache(maxsize=8)
@@ -93,6 +139,31 @@ def seal_key_from(key: Ed25519PrivateKey) -> bytes:
 
 def seal(key: bytes, index: int, leaf: bytes) -> bytes:
     return hmac.digest(key, index.to_bytes(8, "big") + leaf, "sha256")
+
+
+def queue_seal(key: bytes, leaf: bytes) -> bytes:
+    """The seal of a queued entry: only caldicott (holding the key) can queue one."""
+    return hmac.digest(key, QUEUE_SEAL_TAG + leaf, "sha256")
+
+
+def claimed_details(entry: bytes) -> str | None:
+    """The details SHA-256 (hex) a leaf entry binds, or None."""
+    at = entry.find(_DETAILS_MARK)
+    return None if at < 0 else entry[at + len(_DETAILS_MARK):at + len(_DETAILS_MARK) + 64].decode()
+
+
+def queued_row_problem(key: bytes, row: QueuedRow) -> str | None:
+    """Why a queued row may not be integrated (forged, edited), or None."""
+    seq, entry, leaf, detail, stamp = row
+    if hashlib.sha256(b"\x00" + entry).digest() != leaf:
+        return f"queued entry {seq}: entry does not match its leaf hash (edited)"
+    if not hmac.compare_digest(queue_seal(key, leaf), stamp):
+        return f"queued entry {seq}: seal does not match (written outside caldicott)"
+    claimed = claimed_details(entry)
+    actual = None if detail is None else hashlib.sha256(detail).hexdigest()
+    if claimed != actual:
+        return f"queued entry {seq}: details do not match the hash in the leaf"
+    return None
 
 
 def append(session: Session, settings: Settings, event: AuditEvent) -> LedgerReceipt:
@@ -109,27 +180,178 @@ def append(session: Session, settings: Settings, event: AuditEvent) -> LedgerRec
 
 def append_many(session: Session, settings: Settings,
                 events: Sequence[AuditEvent]) -> list[LedgerReceipt]:
-    """Record several events under one lock, in order, in the caller's transaction."""
-    size, frontier = repository.lock_head(session)
-    compact = CompactRange.unpack(size, frontier)
+    """Record several events, in order, in the caller's transaction."""
+    if not events:
+        return []
     key = seal_key(settings)
-    entries: list[dict[str, Any]] = []
-    details: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
-    for event in events:
-        body = event.details_json()
-        entry = event.entry(hashlib.sha256(body).hexdigest() if body else None)
-        leaf, index = leaf_hash(entry), compact.size
-        nodes.extend({"key": node_key(level, position), "hash": value}
+    prepared = []
+    for event_ in events:
+        body = event_.details_json()
+        entry = event_.entry(hashlib.sha256(body).hexdigest() if body else None)
+        prepared.append((entry, leaf_hash(entry), body))
+    dialect, raw = repository.dbapi(session)
+    if dialect != "postgresql":
+        size, frontier = repository.sqlite_lock(raw)
+        receipts, entries, details, nodes, head = _extend(key, size, frontier, prepared)
+        repository.sqlite_write(raw, entries, details, nodes, head)
+        return receipts
+    locked = None if session.info.get(_QUEUED) else repository.pg_lock(raw, wait=False)
+    if locked is None:  # another transaction holds the head: queue, integrate after commit
+        seqs = repository.pg_queue(raw, [(e, h, b, queue_seal(key, h)) for e, h, b in prepared])
+        if _QUEUED in session.info:
+            session.info[_QUEUED][2].extend(seqs)
+        else:
+            bind = session.get_bind()
+            engine = bind if isinstance(bind, Engine) else bind.engine
+            session.info[_QUEUED] = (engine, settings, seqs)
+        return [LedgerReceipt(None, h, None, None) for _, h, _ in prepared]
+    receipts, entries, details, nodes, head = _extend(key, locked[0], locked[1], prepared)
+    repository.pg_write(raw, entries, details, nodes, head, [])
+    return receipts
+
+
+def integrate(engine: Engine, settings: Settings, waiting_for: Sequence[int] | None = None) -> int:
+    """One integration round in its own transaction: every queued entry into the tree.
+
+    Returns how many entries it integrated. With ``waiting_for`` (queue seqs) it
+    does nothing unless one of those is still queued once it holds the head lock
+    (another process's round may have taken them: then no commit, no WAL flush).
+    Waits for the head lock up to ``ROUND_LOCK_TIMEOUT``. Nothing to do on
+    SQLite (appends there never queue).
+
+    Example:
+        >>> integrate(engine, settings)  # doctest: +SKIP
+        12
+    """
+    if engine.dialect.name != "postgresql":
+        return 0
+    key = seal_key(settings)
+    with engine.connect() as connection:
+        connection.begin()  # so that commit() below commits (the work is on the DBAPI connection)
+        raw = connection.connection.driver_connection
+        count = 0
+        if repository.pg_round_start(raw, ROUND_LOCK_TIMEOUT, waiting_for):
+            count = _drain(raw, key, waiting_for)
+        if count:
+            connection.commit()
+        else:
+            connection.rollback()  # at most a row lock taken: nothing to flush
+        return count
+
+
+def _drain(raw: Any, key: bytes, waiting_for: Sequence[int] | None = None) -> int:
+    """In an open PostgreSQL transaction: take the head lock (waiting), then integrate
+    the whole queue, oldest first; returns how many entries went in. With
+    ``waiting_for``, nothing unless one of those is still queued."""
+    locked = repository.pg_lock(raw, wait=True)
+    assert locked is not None
+    size, frontier, _ = locked
+    total = 0
+    while True:
+        queued = repository.pg_queued(raw, ROUND_LIMIT)  # read now: after the lock
+        if (waiting_for is not None and not total and len(queued) < ROUND_LIMIT
+                and not set(waiting_for).intersection(row[0] for row in queued)):
+            return 0
+        taken, items = [], []
+        for row in queued:
+            problem = queued_row_problem(key, row)
+            if problem is not None:  # never launder a forged row into the tree: leave it
+                log.error("not integrating %s; run `caldicott ledger verify`", problem)
+                continue
+            taken.append(row[0])
+            items.append((row[1], row[2], row[3]))
+        if items:
+            _, entries, details, nodes, head = _extend(key, size, frontier, items)
+            repository.pg_write(raw, entries, details, nodes, head, taken)
+            size, frontier, total = head[0], head[2], total + len(items)
+        if len(queued) < ROUND_LIMIT:
+            return total
+
+
+def _extend(key: bytes, size: int, frontier: bytes,
+            items: Sequence[tuple[bytes, bytes, bytes | None]]) -> tuple[
+        list[LedgerReceipt], list[tuple[int, bytes, bytes, bytes]], list[tuple[int, bytes]],
+        list[tuple[int, bytes]], tuple[int, bytes, bytes]]:
+    """Grow the tree from ``(size, frontier)`` by ``(entry, leaf_hash, detail)`` items."""
+    compact = CompactRange.unpack(size, frontier)
+    entries: list[tuple[int, bytes, bytes, bytes]] = []
+    details: list[tuple[int, bytes]] = []
+    nodes: list[tuple[int, bytes]] = []
+    for entry, leaf, body in items:
+        index = compact.size
+        nodes.extend((node_key(level, position), value)
                      for level, position, value in compact.append(leaf))
-        entries.append({"index": index, "entry": entry, "leaf_hash": leaf,
-                        "seal": seal(key, index, leaf)})
+        entries.append((index, entry, leaf, seal(key, index, leaf)))
         if body:
-            details.append({"index": index, "body": body})
+            details.append((index, body))
     root = compact.root()
-    repository.insert_leaves(session, entries, details, nodes)
-    repository.write_head(session, compact.size, root, compact.pack())
-    return [LedgerReceipt(e["index"], e["leaf_hash"], compact.size, root) for e in entries]
+    receipts = [LedgerReceipt(index, leaf, compact.size, root) for index, _, leaf, _ in entries]
+    return receipts, entries, details, nodes, (compact.size, root, compact.pack())
+
+
+class _Rounds:
+    """Integration rounds of one engine in this process, one at a time.
+
+    A committing thread takes a ticket and waits until a round that *started*
+    after its commit has finished; whoever finds no round running runs one
+    itself, covering every ticket issued before it began. So one round (one
+    commit, one WAL flush) serves every transaction that committed meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.issued = self.covered = 0
+        self.running = False
+        self.waiting: dict[int, Sequence[int]] = {}  # ticket: its queue seqs
+
+    def wait(self, engine: Engine, settings: Settings, seqs: Sequence[int]) -> None:
+        with self.condition:
+            self.issued += 1
+            ticket = self.issued
+            self.waiting[ticket] = seqs
+            while self.covered < ticket and self.running:
+                self.condition.wait()
+            if self.covered >= ticket:
+                return
+            self.running, upto = True, self.issued
+            wanted = [seq for waiter in range(self.covered + 1, upto + 1)
+                      for seq in self.waiting.pop(waiter, ())]
+        try:
+            integrate(engine, settings, wanted)
+        except Exception:  # the entries are committed in the queue: the next round takes them
+            log.exception("ledger integration round failed; entries stay queued")
+        finally:
+            with self.condition:
+                self.running, self.covered = False, max(self.covered, upto)
+                self.condition.notify_all()
+
+
+_ROUNDS: weakref.WeakKeyDictionary[Engine, _Rounds] = weakref.WeakKeyDictionary()
+_ROUNDS_LOCK = threading.Lock()
+
+
+def _rounds(engine: Engine) -> _Rounds:
+    with _ROUNDS_LOCK:
+        rounds = _ROUNDS.get(engine)
+        if rounds is None:
+            rounds = _ROUNDS[engine] = _Rounds()
+        return rounds
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if _QUEUED in session.info and not session.in_nested_transaction():
+        session.info[_COMMITTED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """After the outermost commit (connection already back in the pool): wait for a round."""
+    if transaction.parent is not None or _QUEUED not in session.info:
+        return
+    engine, settings, seqs = session.info.pop(_QUEUED)
+    if session.info.pop(_COMMITTED, False):
+        _rounds(engine).wait(engine, settings, seqs)
 
 
 def tree_head(session: Session) -> tuple[int, bytes]:
@@ -211,6 +433,9 @@ def checkpoint(session: Session, settings: Settings) -> SignedCheckpoint:
         >>> checkpoint(session, settings).note.splitlines()[1]  # doctest: +SKIP
         '1042'
     """
+    dialect, raw = repository.dbapi(session)
+    if dialect == "postgresql":  # sign everything committed: integrate the queue first
+        _drain(raw, seal_key(settings))
     size, root = tree_head(session)
     note = repository.checkpoint_at(session, size)
     if note is None:

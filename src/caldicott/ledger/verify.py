@@ -8,6 +8,12 @@ by anyone without the log's key). Each subtree the leaf completes must equal
 the stored one (proofs are served from those). At the end the head, every stored
 signed checkpoint and, when given, an auditor's saved checkpoint are checked, the
 last with an RFC 9162 consistency proof: the log only grew since.
+
+Entries committed but not yet integrated (``ledger_queue``, PostgreSQL under
+concurrent appends) are checked too: each must hash to its leaf hash, carry a
+valid queue seal and match its details; they are counted in ``queued``, and
+the next integration round (any append, ``caldicott ledger checkpoint``) puts them in
+the tree.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from caldicott.ledger.core.merkle import (
     verify_consistency,
 )
 from caldicott.ledger.keys import has_key, load_or_create_key
-from caldicott.ledger.service import seal_key
+from caldicott.ledger.service import queued_row_problem, seal_key
 from caldicott.settings import Settings
 
 PROGRESS_EVERY = 10_000
@@ -53,6 +59,7 @@ class VerifyReport:
     consistent_with: int | None = None
     problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
+    queued: int = 0  # committed entries waiting for an integration round
 
     @property
     def ok(self) -> bool:
@@ -95,6 +102,7 @@ def verify(session: Session, settings: Settings, saved_note: str | None = None,
     else:
         _check_head(compact, head_size, head_root, head_frontier, report)
     report.tree_size, report.root = compact.size, compact.root()
+    _check_queue(session, settings, report)
     for row in stored:
         _check_stored_checkpoint(row, public_key, roots, report)
     if saved is not None and report.ok:
@@ -157,6 +165,17 @@ def _walk(session: Session, settings: Settings, compact: CompactRange, wanted: s
         raise _Bad(int(detail[0]), "details stored for a leaf that does not exist")
     if progress is not None:
         progress(compact.size)
+
+
+def _check_queue(session: Session, settings: Settings, report: VerifyReport) -> None:
+    key = seal_key(settings)
+    for seq, entry, leaf, detail, stamp in repository.stream_queue(session):
+        report.queued += 1
+        problem = queued_row_problem(key, (int(seq), bytes(entry), bytes(leaf),
+                                           None if detail is None else bytes(detail),
+                                           bytes(stamp)))
+        if problem is not None:
+            report.fail(None, problem)
 
 
 def _node_problem(level: int, position: int, node: Any, key: int) -> None:

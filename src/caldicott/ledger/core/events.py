@@ -49,6 +49,17 @@ def canonical_json(value: object) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
+_ACTIONS = ("C", "R", "U", "D", "E")
+_OUTCOMES = ("success", "refused", "failure")
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False)
+
+
+def _dumps(value: object) -> bytes:
+    """canonical_json for values already known to hold no floats."""
+    return _ENCODER.encode(value).encode("utf-8")
+
+
 def _refuse_floats(value: object) -> None:
     if isinstance(value, float):
         raise ValueError("canonical JSON holds no floats (their text form is not unique)")
@@ -177,21 +188,30 @@ class AuditEvent:
         for subject in self.subjects:
             if not isinstance(subject, Pseudonym):
                 raise IdentifierInTheClear("subjects must be Pseudonym values from pseudonymise()")
+        if self.action not in _ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(_ACTIONS)}")
+        if self.outcome not in _OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(_OUTCOMES)}")
         for key, value in self.details.items():
             _token("details key", key)
             if isinstance(value, float):
                 raise ValueError("details hold no floats; use an integer or a string")
+            if not isinstance(value, str | int | None):  # bool is an int
+                raise ValueError(f"details[{key!r}] must be a string, integer, boolean or null")
             if isinstance(value, str):
                 refuse_identifiers(f"details[{key!r}]", value)
 
+    # entry() and details_json() are on every append's path: the fields were checked
+    # in __post_init__ (strings, scalars, no floats), so they skip canonical_json's walk.
+
     def details_json(self) -> bytes | None:
         """The canonical JSON of the details kept beside the log, or None."""
-        return canonical_json(dict(self.details)) if self.details else None
+        return _dumps(dict(self.details)) if self.details else None
 
     def entry(self, details_sha256: str | None) -> bytes:
         """The leaf entry: canonical JSON of the event, binding the details by hash."""
         recorded = self.recorded.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-        return canonical_json({
+        return _dumps({
             "resourceType": "AuditEvent",
             "type": self.type,
             "action": self.action,
