@@ -200,12 +200,15 @@ def authenticate(session: Session, token: str | None,
         token) else None
     if found is None:
         raise TokenRejected("the API token is not valid")
-    row, user, organisation, roles = found
-    if row.revoked_at is not None:
+    if found.revoked_at is not None:
         raise TokenRejected("the API token has been revoked")
-    if row.expires_at <= now:
-        raise TokenRejected(f"the API token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC")
+    if found.expires_at <= now:
+        raise TokenRejected(f"the API token expired on {found.expires_at:%Y-%m-%d %H:%M} UTC")
     stale = now - LAST_USED_RESOLUTION
-    if row.last_used_at is None or row.last_used_at < stale:  # most requests write nothing
-        repository.touch_token(session, row, now, stale)
-    return _principal(user, organisation, roles, row.id)
+    if found.last_used_at is None or found.last_used_at < stale:  # most requests write nothing
+        repository.touch_token(session, found.token_id, now, stale)
+    return Principal(
+        user_id=found.user_id, email=found.email, name=found.name,
+        organisation_id=found.organisation_id, organisation_code=found.organisation_code,
+        organisation_kind=found.organisation_kind, roles=frozenset(Role(r) for r in found.roles),
+        token_id=found.token_id, organisation_name=found.organisation_name)

@@ -22,7 +22,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:  # async: no hop to the thread pool
     settings: Settings = request.app.state.settings
     return settings
 
