@@ -122,3 +122,10 @@ def test_new_levels_match_splink_exactly() -> None:
     theirs = score_pairs(model, pairs, tf)
     ours = [Scorer(model).score(a, b).match_probability for a, b in pairs]
     assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) <= 1e-9
+
+
+def test_a_family_name_like_the_given_name_is_not_a_swap() -> None:
+    scorer = Scorer(handmade_model())
+    register = normalise_person("r", "Mark", "Marks", "1990-01-02", nhs_number="n")
+    score = scorer.score(normalise_person("q", "Mark", "Marx", "1990-01-02"), register)
+    assert score.parts[1].level == "jaro-winkler >= 0.8"

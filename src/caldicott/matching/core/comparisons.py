@@ -122,12 +122,18 @@ _SWAP_JW = 0.88
 # the same evidence would count twice and a swap would outscore an exact match.
 # The swapped names may themselves carry a typo ("delcay erin" for Erin Delacy),
 # so each crossing is compared by Jaro-Winkler (1.0 for an exact crossing).
+# The given names must not also agree straight: for "Mark Marx" against
+# "Mark Marks" (a given name like the family name) the family comparison's own
+# levels are the evidence, not a swap. (Both crossings known means both given
+# names are, so the last condition is never NULL.)
 _SWAPPED = Level(
     "given and family swapped",
     f'jaro_winkler_similarity("given_name_l", "family_name_r") >= {_SWAP_JW} '
-    f'AND jaro_winkler_similarity("family_name_l", "given_name_r") >= {_SWAP_JW}',
+    f'AND jaro_winkler_similarity("family_name_l", "given_name_r") >= {_SWAP_JW} '
+    f'AND jaro_winkler_similarity("given_name_l", "given_name_r") < {_SWAP_JW}',
     lambda a, b: _jw(a.given_name, b.family_name, _SWAP_JW)
-    and _jw(a.family_name, b.given_name, _SWAP_JW))
+    and _jw(a.family_name, b.given_name, _SWAP_JW)
+    and not _jw(a.given_name, b.given_name, _SWAP_JW))
 
 # Half a swap: the request's given name is the register's family name (or the
 # other way round) and the other name disagrees. Each comparison scores its own
