@@ -95,8 +95,9 @@ def _import(engine: Engine, path: Path, fmt: str, strict: bool,
                 # register stay in memory while it loads (bounded: 200 MB).
                 session.execute(text("PRAGMA cache_size=-200000"))
             try:
-                with repository.indexes_built_after(session):
-                    report = import_observations(session, observations, strict=strict)
+                with repository.indexes_built_after(session) as into_empty:
+                    report = import_observations(session, observations, strict=strict,
+                                                 into_empty=into_empty)
             except BaseException:
                 transaction.rollback()
                 raise

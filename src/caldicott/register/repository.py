@@ -225,9 +225,10 @@ def indexes_built_after(session: Session) -> Iterator[bool]:
     date through millions of inserts; on PostgreSQL the foreign keys are checked
     once at the end too (one join instead of a trigger per row). Indexes and
     keys are dropped and rebuilt (from the database's own definitions) in the
-    caller's transaction, so a rollback brings them back as they were. Yields
-    whether it deferred them: only when the register is empty (an import into a
-    register that holds patients needs its indexes to look them up).
+    caller's transaction, so a rollback brings them back as they were; dropping
+    them holds the register's tables until the transaction ends. Yields whether
+    it deferred them: only when the register is empty (an import into a register
+    that holds patients needs its indexes to look them up).
     """
     if session.scalar(select(PatientRow.nhs_number).limit(1)) is not None:
         yield False

@@ -60,9 +60,11 @@ def _batches(observations: Iterable[CompactObservation], size: int
 
 
 def _merge_batch(session: Session, batch: Sequence[CompactObservation], report: ImportReport,
-                 today: dt.date) -> tuple[list[PatientRecord | NewPatient], list[PatientRecord]]:
+                 today: dt.date, written: set[str] | None
+                 ) -> tuple[list[PatientRecord | NewPatient], list[PatientRecord]]:
     numbers = {r.nhs_number for _, r in batch if not isinstance(r, RecordError)}
-    existing = repository.load_records(session, numbers)
+    existing = repository.load_records(
+        session, numbers if written is None else numbers & written)
     state: dict[str, PatientRecord | NewPatient] = dict(existing)
     for rows, item in batch:
         report.rows += len(rows)
@@ -92,8 +94,13 @@ def _merge_batch(session: Session, batch: Sequence[CompactObservation], report: 
 
 
 def import_observations(session: Session, observations: Iterable[CompactObservation], *,
-                        strict: bool = False, today: dt.date | None = None) -> ImportReport:
+                        strict: bool = False, today: dt.date | None = None,
+                        into_empty: bool = False) -> ImportReport:
     """Merge a stream of observations into the register (the caller owns the transaction).
+
+    ``into_empty`` says the register held no patients when the transaction began
+    and no one else can write to it meanwhile (the bulk load holds its tables):
+    then only NHS numbers this import has already written are looked up.
 
     Example:
         >>> report = import_observations(session, csv_observations(open(path, "rb")))
@@ -102,8 +109,11 @@ def import_observations(session: Session, observations: Iterable[CompactObservat
     report = ImportReport()
     today = today or dt.date.today()
     now = utcnow()
+    written: set[str] | None = set() if into_empty else None
     for batch in _batches(observations, BATCH_SIZE):
-        created, changed = _merge_batch(session, batch, report, today)
+        created, changed = _merge_batch(session, batch, report, today, written)
+        if written is not None:
+            written.update(r.nhs_number for r in created)
         report.created += len(created)
         report.updated += len(changed)
         if not (strict and report.rejects):

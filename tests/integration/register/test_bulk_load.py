@@ -86,12 +86,13 @@ def _csv(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> byte
     return out.getvalue().encode()
 
 
-def _load(session: Session, content: bytes, fast: bool) -> tuple[ImportReport, list[object]]:
+def _load(session: Session, content: bytes, fast: bool,
+          into_empty: bool = False) -> tuple[ImportReport, list[object]]:
     savepoint = session.begin_nested()
     try:
         report = import_observations(
             session, compact_csv_observations(io.BytesIO(content), fast=fast),
-            today=dt.date(2026, 1, 1))
+            today=dt.date(2026, 1, 1), into_empty=into_empty)
         return report, list(repository.iter_records(session))
     finally:
         savepoint.rollback()
@@ -101,10 +102,12 @@ def _load(session: Session, content: bytes, fast: bool) -> tuple[ImportReport, l
 def test_fast_path_gives_what_the_row_by_row_path_gives(session: Session,
                                                         columns: tuple[str, ...]) -> None:
     content = _csv(_tricky_rows(), columns)
+    assert repository.count_patients(session) == 0
     fast_report, fast_register = _load(session, content, fast=True)
     slow_report, slow_register = _load(session, content, fast=False)
     assert fast_register == slow_register
     assert fast_report == slow_report
+    assert _load(session, content, fast=True, into_empty=True) == (fast_report, fast_register)
     assert fast_report.rejects and fast_report.created > 10 and fast_report.unchanged
 
 
