@@ -14,11 +14,11 @@ from caldicott.settings import Settings
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the route owns the transaction (``session.begin()``).
 
-    The session keeps one pooled connection for the whole request, so the token
-    check's transaction and the route's reuse it (one checkout, one liveness ping).
+    Each transaction checks a pooled connection out and hands it back at its end,
+    so a request never holds two: the ledger's integration round, run after a
+    commit, takes its own from the pool.
     """
-    sessions = request.app.state.sessions
-    with sessions.kw["bind"].connect() as connection, sessions(bind=connection) as session:
+    with request.app.state.sessions() as session:
         yield session
 
 
