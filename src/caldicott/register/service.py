@@ -59,12 +59,31 @@ def _batches(observations: Iterable[CompactObservation], size: int
         yield batch
 
 
+class _Written:
+    """The NHS numbers an import has written, as a bitmap of their hashes (8 MB
+    however many): it may say yes for a number it has not written (a lookup then
+    finds nothing), never no for one it has. A set of a million numbers would
+    take ten times the memory."""
+
+    def __init__(self, bits: int = 1 << 26) -> None:
+        self._bits = bytearray(bits >> 3)
+        self._mask = bits - 1
+
+    def add(self, number: str) -> None:
+        spot = hash(number) & self._mask
+        self._bits[spot >> 3] |= 1 << (spot & 7)
+
+    def __contains__(self, number: str) -> bool:
+        spot = hash(number) & self._mask
+        return bool(self._bits[spot >> 3] & (1 << (spot & 7)))
+
+
 def _merge_batch(session: Session, batch: Sequence[CompactObservation], report: ImportReport,
-                 today: dt.date, written: set[str] | None
+                 today: dt.date, written: _Written | None
                  ) -> tuple[list[PatientRecord | NewPatient], list[PatientRecord]]:
     numbers = {r.nhs_number for _, r in batch if not isinstance(r, RecordError)}
     existing = repository.load_records(
-        session, numbers if written is None else numbers & written)
+        session, numbers if written is None else [n for n in numbers if n in written])
     state: dict[str, PatientRecord | NewPatient] = dict(existing)
     for rows, item in batch:
         report.rows += len(rows)
@@ -109,11 +128,12 @@ def import_observations(session: Session, observations: Iterable[CompactObservat
     report = ImportReport()
     today = today or dt.date.today()
     now = utcnow()
-    written: set[str] | None = set() if into_empty else None
+    written = _Written() if into_empty else None
     for batch in _batches(observations, BATCH_SIZE):
         created, changed = _merge_batch(session, batch, report, today, written)
         if written is not None:
-            written.update(r.nhs_number for r in created)
+            for record in created:
+                written.add(record.nhs_number)
         report.created += len(created)
         report.updated += len(changed)
         if not (strict and report.rejects):

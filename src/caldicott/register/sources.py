@@ -161,6 +161,10 @@ def csv_observations_in_child(path: Path, on_read: Callable[[int], None] | None 
 
 
 def _read_in_child(path: str, sender: Connection, batch: int) -> None:
+    import signal
+
+    # Ctrl-C is the parent's to handle: it rolls back, then stops this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     read = 0
 
     def count(size: int) -> None:

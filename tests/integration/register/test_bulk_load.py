@@ -203,3 +203,21 @@ def test_a_file_the_second_process_cannot_read_is_refused_whole(
     assert _indexes(empty_register) == before
     with Session(empty_register) as session:
         assert repository.count_patients(session) == 0
+
+
+def test_a_patient_seen_again_in_a_later_batch_is_merged_not_duplicated(
+        empty_register: Engine, fresh_settings: Settings, tmp_path: Path) -> None:
+    numbers = synthetic_nhs_numbers(2000)
+    people = [make_patient(next(numbers)) for _ in range(5200)]  # more than one batch
+    moved = dataclasses.replace(
+        people[0], addresses=(Address("7 Later Road", "", "York", "YO1 7AA",
+                                      dt.date(2021, 3, 1)),))
+    path = tmp_path / "people.csv"
+    rows = [row for record in [*people, moved] for row in record_to_rows(record)]
+    path.write_bytes(_csv(rows))
+    report = run_import(path, settings=fresh_settings, show_progress=False)
+    assert (report.created, report.updated, report.rejects) == (5200, 1, [])
+    with Session(empty_register) as session:
+        record = repository.load_records(session, [moved.nhs_number])[moved.nhs_number]
+        assert repository.count_patients(session) == 5200
+    assert [a.postcode for a in record.addresses] == ["LS6 2AB", "BD7 1QA", "YO1 7AA"]
