@@ -1,0 +1,231 @@
+"""PostgreSQL under concurrent appends: entries queued with their change, integrated after.
+
+An appender that finds the tree's head locked by another transaction queues its
+entry (committed with its change) instead of waiting for that transaction's
+commit; an integration round right after its own commit puts the entry in the
+tree. SQLite never queues (one writer at a time): these tests are PostgreSQL's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from caldicott.db import unit_of_work
+from caldicott.ledger import service
+from caldicott.ledger.models import LedgerEntry, LedgerQueue
+from caldicott.ledger.service import LedgerReceipt
+from caldicott.ledger.verify import verify
+from caldicott.settings import Settings
+from tests.integration.ledger.conftest import make_event, run_cli
+
+
+@pytest.fixture()
+def pg(backend: str, fresh: tuple[Settings, Engine]) -> tuple[Settings, Engine]:
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its appends always integrate directly")
+    return fresh
+
+
+@contextmanager
+def head_locked(engine: Engine) -> Iterator[None]:
+    """Another transaction holding the tree's head, as a concurrent appender does."""
+    with engine.connect() as holder:
+        holder.begin()
+        holder.execute(text("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE"))
+        yield
+        holder.rollback()
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        return (int(connection.scalar(select(func.count()).select_from(LedgerEntry)) or 0),
+                int(connection.scalar(select(func.count()).select_from(LedgerQueue)) or 0))
+
+
+def _leaves(engine: Engine) -> list[bytes]:
+    with engine.connect() as connection:
+        return [bytes(h) for h in connection.scalars(
+            select(LedgerEntry.leaf_hash).order_by(LedgerEntry.index))]
+
+
+def _queue_and_crash(settings: Settings, engine: Engine, numbers: range) -> list[LedgerReceipt]:
+    """Queue entries and commit them, then skip the round, as a process killed between
+    its commit and its integration round would."""
+    with head_locked(engine), unit_of_work(engine) as session:
+        receipts = service.append_many(session, settings, [make_event(n) for n in numbers])
+        session.info.pop(service._QUEUED)  # the process "dies" before its round
+    assert all(r.index is None for r in receipts)
+    return receipts
+
+
+def _verify_ok(settings: Settings, engine: Engine) -> int:
+    with unit_of_work(engine) as session:
+        report = verify(session, settings)
+    assert report.ok, report.problems
+    return report.queued
+
+
+def test_an_appender_finding_the_head_locked_queues_and_is_integrated_after_its_commit(
+        pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    with unit_of_work(engine) as session:
+        assert service.append(session, settings, make_event(0)).index == 0  # nobody else: direct
+    receipts: list[LedgerReceipt] = []
+
+    def appender() -> None:
+        with unit_of_work(engine) as session:
+            receipts.append(service.append(session, settings, make_event(1)))
+
+    with head_locked(engine):
+        thread = threading.Thread(target=appender)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while _counts(engine) != (1, 1):  # committed, queued, waiting for the head
+            assert time.monotonic() < deadline, "the queued entry was never committed"
+            time.sleep(0.01)
+    thread.join(timeout=60)  # the head is free: the appender's round integrates it
+    assert not thread.is_alive()
+    assert receipts[0].index is None
+    assert _counts(engine) == (2, 0)
+    assert _leaves(engine)[1] == receipts[0].leaf_hash
+    assert _verify_ok(settings, engine) == 0
+
+
+def test_a_queued_entry_rolls_back_with_the_callers_transaction(
+        pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    with head_locked(engine), pytest.raises(RuntimeError), unit_of_work(engine) as session:
+        assert service.append(session, settings, make_event(1)).index is None
+        raise RuntimeError("the disclosure failed")
+    assert _counts(engine) == (0, 0)
+
+
+def test_entries_left_queued_by_a_crash_are_checked_and_integrated_first_in_order(
+        pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    queued = _queue_and_crash(settings, engine, range(5))
+    assert _counts(engine) == (0, 5)
+    assert _verify_ok(settings, engine) == 5  # intact, counted, not yet in the tree
+    with unit_of_work(engine) as session:  # the next append queues behind them...
+        later = service.append(session, settings, make_event(5))
+    assert later.index is None
+    assert _counts(engine) == (6, 0)  # ...and its round integrates all, in queue order
+    assert _leaves(engine) == [r.leaf_hash for r in [*queued, later]]
+    assert _verify_ok(settings, engine) == 0
+
+
+def test_ledger_checkpoint_integrates_the_queue_before_signing(
+        pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    _queue_and_crash(settings, engine, range(3))
+    result = run_cli(settings, "ledger", "checkpoint")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "3"
+    assert _counts(engine) == (3, 0)
+
+
+def test_an_edited_queued_entry_is_never_integrated_and_verify_names_it(
+        pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    _queue_and_crash(settings, engine, range(3))
+    with engine.begin() as connection:
+        seq = connection.scalar(text("SELECT min(seq) + 1 FROM ledger_queue"))
+        connection.execute(text("UPDATE ledger_queue SET entry = convert_to(replace(convert_from("
+                                "entry, 'UTF8'), 'trace-request/1', 'trace-request/9'), 'UTF8') "
+                                "WHERE seq = :seq"),
+                           {"seq": seq})
+    assert service.integrate(engine, settings) == 2  # the two intact ones
+    assert _counts(engine) == (2, 1)
+    result = run_cli(settings, "ledger", "verify")
+    assert result.returncode == 1
+    assert f"queued entry {seq}: entry does not match its leaf hash" in result.stderr
+
+
+def test_a_queued_row_forged_in_the_database_is_never_integrated(
+        pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    _queue_and_crash(settings, engine, range(1))
+    with engine.begin() as connection:  # a copy with a new leaf but without the key
+        connection.execute(text(
+            "INSERT INTO ledger_queue (entry, leaf_hash, detail, seal) "
+            "SELECT forged, sha256('\\x00'::bytea || forged), detail, seal FROM ("
+            "SELECT convert_to(replace(convert_from(entry, 'UTF8'), 'user/0', 'user/6'), 'UTF8') "
+            "AS forged, detail, seal FROM ledger_queue) AS copy"))
+    assert service.integrate(engine, settings) == 1
+    assert _counts(engine) == (1, 1)
+    result = run_cli(settings, "ledger", "verify")
+    assert result.returncode == 1
+    assert "seal does not match (written outside caldicott)" in result.stderr
+
+
+# Eight threads append in their own transactions forever, printing each leaf hash
+# once its transaction has committed: many find the head locked and queue.
+WRITERS = """
+import threading
+from caldicott.db import make_engine, unit_of_work
+from caldicott.ledger import service
+from caldicott.settings import Settings
+from tests.integration.ledger.conftest import make_event
+
+settings = Settings()
+engine = make_engine(settings, pool_size=10)
+lock = threading.Lock()
+
+def write(first):
+    for number in range(first, first + 100_000):  # synthetic NHS numbers stop at 999999
+        with unit_of_work(engine) as session:
+            receipt = service.append(session, settings, make_event(number, details=number % 2 == 0))
+        with lock:
+            print(receipt.leaf_hash.hex(), "queued" if receipt.index is None else "direct",
+                  flush=True)
+
+for first in range(0, 800_000, 100_000):
+    threading.Thread(target=write, args=(first,)).start()
+"""
+ACKNOWLEDGED_BEFORE_KILL = 400
+
+
+def test_sigkill_among_concurrent_appenders_loses_no_acknowledged_entry(
+        pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    env = os.environ | {"CALDICOTT_DATABASE_URL": settings.resolved_database_url,
+                        "CALDICOTT_DATA_DIR": str(settings.data_dir),
+                        "CALDICOTT_SECRET_KEY": settings.secret_key}
+    acknowledged: list[tuple[str, str]] = []
+    with subprocess.Popen([sys.executable, "-c", WRITERS], env=env, stdout=subprocess.PIPE,
+                          text=True, cwd=os.getcwd()) as writers:
+        assert writers.stdout is not None
+        deadline = time.monotonic() + 180
+        while len(acknowledged) < ACKNOWLEDGED_BEFORE_KILL and time.monotonic() < deadline:
+            line = writers.stdout.readline()
+            if not line:
+                break
+            digest, how = line.split()
+            acknowledged.append((digest, how))
+        os.kill(writers.pid, signal.SIGKILL)  # appends, commits and rounds in flight
+        acknowledged.extend(tuple(ln.split()) for ln in writers.stdout if ln.strip())  # type: ignore[misc]
+        writers.wait()
+    assert len(acknowledged) >= ACKNOWLEDGED_BEFORE_KILL
+    assert any(how == "queued" for _, how in acknowledged), "no append was ever queued"
+
+    result = run_cli(settings, "ledger", "verify")  # queued leftovers are checked, not lost
+    assert result.returncode == 0, result.stderr
+    with engine.connect() as connection:
+        stored = {bytes(h).hex() for h in connection.scalars(select(LedgerEntry.leaf_hash))}
+        waiting = {bytes(h).hex() for h in connection.scalars(select(LedgerQueue.leaf_hash))}
+    assert {digest for digest, _ in acknowledged} <= stored | waiting
+    assert service.integrate(engine, settings) == len(waiting)
+    assert _counts(engine)[1] == 0
+    assert {digest for digest, _ in acknowledged} <= set(h.hex() for h in _leaves(engine))
+    result = run_cli(settings, "ledger", "verify")
+    assert result.returncode == 0, result.stderr
