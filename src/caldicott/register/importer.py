@@ -90,12 +90,15 @@ def _import(engine: Engine, path: Path, fmt: str, strict: bool,
             observations = compact_csv_observations(CountingReader(raw, advance))  # type: ignore[arg-type]
         with make_session_factory(engine)() as session:
             transaction = session.begin()
-            if engine.dialect.name == "sqlite":
-                # A bigger page cache for this connection: index pages of a large
-                # register stay in memory while it loads (bounded: 200 MB).
-                session.execute(text("PRAGMA cache_size=-200000"))
             try:
                 with repository.indexes_built_after(session) as into_empty:
+                    if engine.dialect.name == "sqlite":
+                        # A bigger page cache for this connection: index pages of a
+                        # large register stay in memory while it loads (200 MB).
+                        # Into an empty one the indexes are built after, by sorts
+                        # that take as much memory again: 64 MB is plenty there.
+                        session.execute(text(
+                            f"PRAGMA cache_size=-{64_000 if into_empty else 200_000}"))
                     report = import_observations(session, observations, strict=strict,
                                                  into_empty=into_empty)
             except BaseException:
