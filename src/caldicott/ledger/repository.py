@@ -161,6 +161,22 @@ def pg_lock(raw: Any, wait: bool) -> tuple[int, bytes, bool] | None:
     return int(row[0]), bytes(row[1]), bool(row[2])
 
 
+def pg_lock_and_queued(raw: Any, limit: int) -> tuple[tuple[int, bytes, bool], list[QueuedRow]]:
+    """Lock the head (waiting), then read the oldest queued entries: one round trip
+    (pipelined; the server runs the read after the lock is granted, in a newer snapshot)."""
+    with raw.pipeline():
+        lock = raw.cursor()
+        lock.execute(_PG_LOCK)
+        queued = raw.cursor(binary=True)
+        queued.execute(_PG_QUEUED, (limit,))
+    row = lock.fetchone()
+    rows = [(int(q), bytes(e), bytes(h), None if d is None else bytes(d), bytes(s))
+            for q, e, h, d, s in queued.fetchall()]
+    lock.close()
+    queued.close()
+    return (int(row[0]), bytes(row[1]), bool(row[2])), rows
+
+
 def pg_queued(raw: Any, limit: int) -> list[QueuedRow]:
     """The oldest queued entries (read after the head lock is held)."""
     with raw.cursor(binary=True) as cursor:

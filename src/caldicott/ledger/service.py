@@ -195,14 +195,18 @@ def append_many(session: Session, settings: Settings,
         receipts, entries, details, nodes, head = _extend(key, size, frontier, prepared)
         repository.sqlite_write(raw, entries, details, nodes, head)
         return receipts
-    locked = None if session.info.get(_QUEUED) else repository.pg_lock(raw, wait=False)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    rounds = _ROUNDS.get(engine)
+    # Queue at once when this transaction already queued (order) or appends are
+    # contended here (a round running or awaited): the head would not be free.
+    contended = _QUEUED in session.info or (rounds is not None and rounds.busy())
+    locked = None if contended else repository.pg_lock(raw, wait=False)
     if locked is None:  # another transaction holds the head: queue, integrate after commit
         seqs = repository.pg_queue(raw, [(e, h, b, queue_seal(key, h)) for e, h, b in prepared])
         if _QUEUED in session.info:
             session.info[_QUEUED][2].extend(seqs)
         else:
-            bind = session.get_bind()
-            engine = bind if isinstance(bind, Engine) else bind.engine
             session.info[_QUEUED] = (engine, settings, seqs)
         return [LedgerReceipt(None, h, None, None) for _, h, _ in prepared]
     receipts, entries, details, nodes, head = _extend(key, locked[0], locked[1], prepared)
@@ -243,12 +247,9 @@ def _drain(raw: Any, key: bytes, waiting_for: Sequence[int] | None = None) -> in
     """In an open PostgreSQL transaction: take the head lock (waiting), then integrate
     the whole queue, oldest first; returns how many entries went in. With
     ``waiting_for``, nothing unless one of those is still queued."""
-    locked = repository.pg_lock(raw, wait=True)
-    assert locked is not None
-    size, frontier, _ = locked
+    (size, frontier, _), queued = repository.pg_lock_and_queued(raw, ROUND_LIMIT)
     total = 0
     while True:
-        queued = repository.pg_queued(raw, ROUND_LIMIT)  # read now: after the lock
         if (waiting_for is not None and not total and len(queued) < ROUND_LIMIT
                 and not set(waiting_for).intersection(row[0] for row in queued)):
             return 0
@@ -266,6 +267,7 @@ def _drain(raw: Any, key: bytes, waiting_for: Sequence[int] | None = None) -> in
             size, frontier, total = head[0], head[2], total + len(items)
         if len(queued) < ROUND_LIMIT:
             return total
+        queued = repository.pg_queued(raw, ROUND_LIMIT)
 
 
 def _extend(key: bytes, size: int, frontier: bytes,
@@ -303,6 +305,10 @@ class _Rounds:
         self.issued = self.covered = 0
         self.running = False
         self.waiting: dict[int, Sequence[int]] = {}  # ticket: its queue seqs
+
+    def busy(self) -> bool:
+        """A round is running or awaited (read without the lock: a hint)."""
+        return self.running or self.issued > self.covered
 
     def wait(self, engine: Engine, settings: Settings, seqs: Sequence[int]) -> None:
         with self.condition:
