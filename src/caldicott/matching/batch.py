@@ -14,6 +14,8 @@ outcome ``invalid`` and the reason is counted on stderr.
 from __future__ import annotations
 
 import csv
+import itertools
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caldicott.errors import CaldicottError, NotAFile
@@ -71,10 +72,13 @@ def _format(value: float | None) -> str:
 
 
 def decide_rows(pairs: Any, rule: ReleaseRule) -> dict[str, tuple[str, str, str, str]]:
-    """Apply the release rule per query to Splink's scored pairs."""
+    """Apply the release rule per query to Splink's scored pairs (columns
+    ``unique_id_l``, ``nhs_number_r``, ``match_weight``, ``match_probability``)."""
     ranked: dict[str, list[Ranked]] = defaultdict(list)
-    for qid, nhs, mw, p in zip(pairs["unique_id_l"], pairs["nhs_number_r"],
-                               pairs["match_weight"], pairs["match_probability"], strict=True):
+    columns = [pairs[c] for c in ("unique_id_l", "nhs_number_r", "match_weight",
+                                  "match_probability")]
+    columns = [c.tolist() if hasattr(c, "tolist") else list(c) for c in columns]
+    for qid, nhs, mw, p in zip(*columns, strict=True):
         ranked[str(qid)].append(Ranked(str(nhs), float(mw), float(p)))
     out = {}
     for qid, scores in ranked.items():
@@ -85,49 +89,148 @@ def decide_rows(pairs: Any, rule: ReleaseRule) -> dict[str, tuple[str, str, str,
     return out
 
 
-def _register_frame_and_tf(session: Session) -> tuple[Any, dict[str, dict[str, float]]]:
-    """The index as a Splink input frame, and the term frequencies stored with it.
+# The register as Splink reads it, derived in DuckDB from the index's stored
+# (already normalised) columns: the values ``normalise.from_index`` gives (the
+# batch = real-time test checks it), with the blocking keys as "column=value".
+_UK_SPACED = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ([0-9])[A-Z]{2}$"
+_STORED = ("id", "nhs_number", "given_name", "family_name", "given_nicks", "birth_date",
+           "postcode", "sex", "tf_given_name", "tf_family_name", "tf_postcode")
+_TF_COLUMNS = ("given_name", "family_name", "postcode")
 
-    Read straight into pandas with the derived columns computed column-wise
-    (the same values :func:`~caldicott.matching.core.normalise.from_index`
-    gives, checked by the batch = real-time test): a million rows in seconds.
-    """
-    import pandas as pd
+
+def _derived_sql(columns: list[str]) -> str:
+    from caldicott.matching.core.normalise import BLOCKING_KEYS
+
+    keys = ", ".join(f"'{k}=' || {k}" for k in BLOCKING_KEYS)
+    derived = {
+        "unique_id": "CAST(id AS VARCHAR)",
+        "given_nicks": "CASE WHEN given_nicks IS NULL OR given_nicks = '' THEN NULL "
+                       "ELSE string_split(given_nicks, '|') END",
+        "birth_year": "CASE WHEN birth_date <> '' THEN substr(birth_date, 1, 4) END",
+        "birth_month": "CASE WHEN birth_date <> '' THEN substr(birth_date, 6, 2) END",
+        "birth_day": "CASE WHEN birth_date <> '' THEN substr(birth_date, 9) END",
+        "postcode_sector": f"CASE WHEN regexp_matches(postcode, '{_UK_SPACED}') THEN "
+                           f"regexp_extract(postcode, '{_UK_SPACED}', 1) || ' ' || "
+                           f"regexp_extract(postcode, '{_UK_SPACED}', 2) END",
+        "postcode_district": f"CASE WHEN regexp_matches(postcode, '{_UK_SPACED}') THEN "
+                             f"regexp_extract(postcode, '{_UK_SPACED}', 1) END",
+        KEYS_COLUMN: f"list_filter([{keys}], lambda x: x IS NOT NULL)",
+    }
+    return ", ".join(f"{derived.get(c, c)} AS {c}" for c in columns)
+
+
+def _read_index(session: Session, connection: Any, columns: list[str],
+                page: int = 200_000) -> int:
+    """Copy the index into DuckDB table ``stored`` a page at a time, as Arrow
+    columns (no pandas, no Python object per value but the driver's)."""
+    import pyarrow as pa
 
     from caldicott.matching.core.normalise import BLOCKING_KEYS
-    from caldicott.matching.models import MatchIndexRow
 
-    table = MatchIndexRow.__table__
-    columns = ["id", "nhs_number", "given_name", "family_name", "given_nicks", "birth_date",
-               "postcode", "sex", "tf_given_name", "tf_family_name", "tf_postcode",
-               *BLOCKING_KEYS]
-    result = session.execute(select(*(table.c[c] for c in columns)).order_by(table.c.id))
-    frame = pd.DataFrame(result.all(), columns=columns).astype(object)
-    frame = frame.where(frame.notna(), None)
-    frame.insert(0, "unique_id", frame.pop("id").astype(str))
-    frame["given_nicks"] = [v.split("|") if v else None for v in frame["given_nicks"]]
-    born = frame["birth_date"]
-    for name, part in (("birth_year", slice(0, 4)), ("birth_month", slice(5, 7)),
-                       ("birth_day", slice(8, 10))):
-        frame[name] = [b[part] if b else None for b in born]
-    parts = frame["postcode"].str.extract(_UK_FULL)
-    frame["postcode_sector"] = (parts[0] + " " + parts[1]).where(parts[0].notna(), None)
-    frame["postcode_district"] = parts[0].where(parts[0].notna(), None)
-    tf: dict[str, dict[str, float]] = {}
-    for column in ("given_name", "family_name", "postcode"):
-        pairs = frame[[column, f"tf_{column}"]].dropna().drop_duplicates(column)
-        tf[column] = dict(zip(pairs[column], pairs[f"tf_{column}"].astype(float), strict=True))
-    frame[KEYS_COLUMN] = [[f"{c}={v}" for c, v in zip(BLOCKING_KEYS, values, strict=True)
-                           if v is not None] for values in zip(*(frame[c] for c in BLOCKING_KEYS),
-                                                               strict=True)]
-    return frame.drop(columns=[c for c in frame.columns if c.startswith("tf_")]), tf
+    names = [*_STORED, *BLOCKING_KEYS]
+    types = [pa.int64(), *([pa.string()] * 7), *([pa.float64()] * 3),
+             *([pa.string()] * len(BLOCKING_KEYS))]
+    schema = pa.schema(list(zip(names, types, strict=True)))
+    raw = session.connection().connection.driver_connection
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    count = 0
+    try:
+        cursor.execute(f"SELECT {', '.join(names)} FROM match_index ORDER BY id")
+        first = True
+        while rows := cursor.fetchmany(page):
+            arrays = [pa.array(c, type=t) for c, t in zip(zip(*rows, strict=True), types,
+                                                          strict=True)]
+            chunk = pa.Table.from_arrays(arrays, schema=schema)
+            connection.register("chunk", chunk)
+            connection.execute("CREATE TABLE stored AS SELECT * FROM chunk" if first
+                               else "INSERT INTO stored SELECT * FROM chunk")
+            connection.unregister("chunk")
+            first, count = False, count + len(rows)
+    finally:
+        cursor.close()
+    if first:
+        empty = schema.empty_table()
+        connection.register("chunk", empty)
+        connection.execute("CREATE TABLE stored AS SELECT * FROM chunk")
+        connection.unregister("chunk")
+    return count
+
+
+class BatchLinker:
+    """Splink (DuckDB) holding the model and the register read straight from
+    the index, with the term frequencies stored beside it as lookup tables
+    (as :class:`~caldicott.matching.splink_scoring.SplinkLinker`, without the
+    round trip through pandas that cost a minute at a million people)."""
+
+    def __init__(self, session: Session, model: dict[str, Any], columns: list[str]) -> None:
+        import duckdb
+        from splink import DuckDBAPI, Linker
+
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        self.connection = duckdb.connect()
+        self.rows = _read_index(session, self.connection, columns)
+        self.connection.execute(
+            f"CREATE TABLE register AS SELECT {_derived_sql(columns)} FROM stored")
+        self._db_api = DuckDBAPI(self.connection)
+        self._register = self._db_api.register("register", dataset_display_name="register")
+        self.linker = Linker([self._register], dict(model), log_level=None,
+                             validate_settings=False)
+        for column in _TF_COLUMNS:
+            self.connection.execute(
+                f"CREATE TABLE tf_{column}_lookup AS SELECT {column}, "
+                f"any_value(tf_{column}) AS tf_{column} FROM stored "
+                f"WHERE {column} IS NOT NULL AND tf_{column} IS NOT NULL GROUP BY {column}")
+            self.linker.table_management.register_term_frequency_lookup(
+                self._db_api.register(f"tf_{column}_lookup",
+                                      dataset_display_name=f"tf_lookup_{column}"), column)
+        self.connection.execute("DROP TABLE stored")
+        self._chunks = itertools.count()
+
+    def predict(self, requests: Any, blocking_rules: list[Any]) -> dict[str, Any]:
+        """Scored pairs, each person's best row per request: numpy columns."""
+        left = self._db_api.register(requests, dataset_display_name=(
+            f"requests_{next(self._chunks)}"))
+        result = self.linker.inference.predict_between(
+            left, self._register, link_type="link_only",
+            blocking_rules_to_generate_predictions=blocking_rules, warning_mode="never")
+        pairs = self.connection.sql(
+            "SELECT unique_id_l, nhs_number_r, match_weight, match_probability "
+            f"FROM {result.physical_name}").fetchnumpy()
+        result.drop_table_from_database_and_remove_from_cache()
+        return pairs
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _register_frame_and_tf(session: Session) -> tuple[Any, dict[str, dict[str, float]]]:
+    """The index as a pandas frame for :class:`SplinkLinker`, and its term
+    frequencies (the benchmark's ``predict_between`` path)."""
+    from caldicott.matching.core.normalise import BLOCKING_KEYS
+    from caldicott.matching.frames import PERSON_COLUMNS
+
+    columns = ["unique_id", *(c for c in PERSON_COLUMNS if c != "record_id"
+                              and not c.startswith("tf_")), KEYS_COLUMN]
+    import duckdb
+
+    connection = duckdb.connect()
+    _read_index(session, connection, columns)
+    frame = connection.sql(f"SELECT {_derived_sql(columns)} FROM stored").df()
+    frame["given_nicks"] = [list(v) if v is not None else None for v in frame["given_nicks"]]
+    frame[KEYS_COLUMN] = [list(v) for v in frame[KEYS_COLUMN]]
+    tf = {c: dict(connection.sql(
+        f"SELECT {c}, any_value(tf_{c}) FROM stored WHERE {c} IS NOT NULL "
+        f"AND tf_{c} IS NOT NULL GROUP BY {c}").fetchall()) for c in _TF_COLUMNS}
+    connection.close()
+    assert all(k in frame.columns for k in BLOCKING_KEYS)
+    return frame.astype(object).where(frame.notna(), None), tf
 
 
 def _requests_frame(people: list[Any]) -> Any:
     from caldicott.matching.core.index import lookups
     from caldicott.matching.frames import people_frame
 
-    frame = people_frame(people)
+    frame = people_frame(people, with_tf=False)
     frame[KEYS_COLUMN] = [[f"{c}={v}" for c, v in lookups(p)] for p in people]
     return frame
 
@@ -142,36 +245,53 @@ def _blocking_rule() -> Any:
     return block_on(KEYS_COLUMN, arrays_to_explode=[KEYS_COLUMN])
 
 
+def _columns() -> list[str]:
+    """The columns of a requests frame, in order: the register's must match."""
+    from caldicott.matching.frames import PERSON_COLUMNS
+
+    return ["unique_id", *(c for c in PERSON_COLUMNS
+                           if c != "record_id" and not c.startswith("tf_")), KEYS_COLUMN]
+
+
 def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | None = None,
                chunk: int = 50_000,
                progress: Callable[[int], None] | None = None) -> BatchReport:
-    """Trace every query in ``queries`` through Splink; write ``out``."""
+    """Trace every query in ``queries`` through Splink; write ``out``.
+
+    The register goes from the index into DuckDB once (Arrow pages, derived
+    columns in SQL); the queries are scored ``chunk`` at a time, each chunk
+    reported to ``progress`` as it is written.
+    """
     from caldicott.matching.service import request_person, scorer_for
-    from caldicott.matching.splink_scoring import SplinkLinker
 
     rule = rule or ReleaseRule()
     version, scorer = scorer_for(session)
-    linker = SplinkLinker(scorer.settings, *_register_frame_and_tf(session))
-    report = BatchReport(model_version=version)
     rows = list(read_queries(queries, strict=False))
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(OUT_COLUMNS)
-        for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
-            people = [request_person(r, qid) for qid, r in part
-                      if not isinstance(r, CaldicottError)]
-            pairs = linker.predict(_requests_frame(people), [_blocking_rule()]) if people else None
-            decided = decide_rows(pairs, rule) if people else {}
-            for qid, request in part:
-                if isinstance(request, CaldicottError):
-                    row: tuple[str, ...] = ("invalid", "", "", "")
-                    report.invalid += 1
-                else:
-                    row = decided.get(qid, ("no_trace", "", "", ""))
-                report.outcomes[row[0]] += 1
-                writer.writerow((qid, *row))
-            report.queries += len(part)
-            if progress:
-                progress(len(part))
+    linker = BatchLinker(session, scorer.settings, _columns())
+    report = BatchReport(model_version=version)
+    try:
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(OUT_COLUMNS)
+            for start in range(0, len(rows), chunk):
+                part = rows[start:start + chunk]
+                people = [request_person(r, qid) for qid, r in part
+                          if not isinstance(r, CaldicottError)]
+                decided = decide_rows(linker.predict(_requests_frame(people),
+                                                     [_blocking_rule()]), rule) if people else {}
+                lines = []
+                for qid, request in part:
+                    if isinstance(request, CaldicottError):
+                        row: tuple[str, ...] = ("invalid", "", "", "")
+                        report.invalid += 1
+                    else:
+                        row = decided.get(qid, ("no_trace", "", "", ""))
+                    report.outcomes[row[0]] += 1
+                    lines.append((qid, *row))
+                writer.writerows(lines)
+                report.queries += len(part)
+                if progress:
+                    progress(len(part))
+    finally:
+        linker.close()
     return report

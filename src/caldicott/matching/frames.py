@@ -26,8 +26,8 @@ def people_frame(people: Iterable[Person], with_tf: bool = True) -> pd.DataFrame
     ``given_nicks`` becomes a list column (a DuckDB ``VARCHAR[]``). Without
     ``with_tf`` the ``tf_*`` columns are dropped, so Splink computes its own.
     """
-    rows = [p.as_row() for p in people]
-    frame = pd.DataFrame(rows, columns=PERSON_COLUMNS)
+    row = attrgetter(*PERSON_COLUMNS)  # what ``Person.as_row`` holds, without asdict's copies
+    frame = pd.DataFrame([row(p) for p in people], columns=PERSON_COLUMNS)
     frame["given_nicks"] = [list(v) if v is not None else None for v in frame["given_nicks"]]
     frame.insert(0, "unique_id", frame.pop("record_id").astype(str))
     if not with_tf:
