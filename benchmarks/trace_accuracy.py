@@ -96,23 +96,35 @@ def ours(register: list[Person], requests: list[Person], truth: dict[str, str],
          scorer: Scorer, rule: ReleaseRule) -> dict[str, Any]:
     index = MemoryIndex(register)
     right = wrong = too_many = found = 0
+    accepted = accepted_right = accepted_wrong = 0
     wrong_examples = []
     for request in requests:
         result = trace(request, index.candidates(request), scorer, rule, model_version=0)
         found += any(c.nhs_number == truth[request.record_id] for c in result.candidates)
+        # The service refuses a request without a family name or a valid date
+        # of birth; the figures over all requests trace them anyway.
+        acceptable = request.family_name is not None and request.birth_date is not None
+        accepted += acceptable
         if result.outcome is Outcome.TRACED:
             if result.nhs_number == truth[request.record_id]:
                 right += 1
+                accepted_right += acceptable
             else:
                 wrong += 1
+                accepted_wrong += acceptable
                 wrong_examples.append(request.record_id)
         too_many += result.outcome is Outcome.TOO_MANY_MATCHES
     released = right + wrong
+    accepted_released = accepted_right + accepted_wrong
     return {"requests": len(requests), "released": released, "right": right, "wrong": wrong,
             "too_many_matches": too_many,
             "precision": right / released if released else None,
             "recall": right / len(requests),
-            "blocking_recall": found / len(requests), "wrong_examples": wrong_examples[:10]}
+            "blocking_recall": found / len(requests), "wrong_examples": wrong_examples[:10],
+            "requests_the_service_accepts": {
+                "requests": accepted, "released": accepted_released, "wrong": accepted_wrong,
+                "precision": accepted_right / accepted_released if accepted_released else None,
+                "recall": accepted_right / accepted if accepted else None}}
 
 
 def splink_documented(register: pd.DataFrame, requests: pd.DataFrame, uk_postcodes: bool,
@@ -261,8 +273,10 @@ def synthetic(people_n: int, queries_n: int, rule: ReleaseRule, seed: int) -> di
     scorer = Scorer(trained.model)
     index = MemoryIndex(register)
     right = wrong = 0
-    wrong_by, missed_by, asked_by = Counter(), Counter(), Counter()
-    wrong_examples = []
+    wrong_by: Counter[str] = Counter()
+    missed_by: Counter[str] = Counter()
+    asked_by: Counter[str] = Counter()
+    wrong_examples: list[dict[str, Any]] = []
     candidates = 0
     for request in requests:
         rows = index.candidates(request)
@@ -282,7 +296,7 @@ def synthetic(people_n: int, queries_n: int, rule: ReleaseRule, seed: int) -> di
                                        "p": result.match_probability,
                                        "margin": result.margin,
                                        "levels": [f"{p.comparison}:{p.level}"
-                                                  for p in result.best.parts]
+                                                  for p in result.best.score.parts]
                                        if result.best else []})
         elif true is not None:
             missed_by[kind] += 1
@@ -337,8 +351,10 @@ def main() -> None:
             results.append(synthetic(people, args.synthetic_queries, rule, args.seed))
         if results:
             r = results[-1]
-            print(r["dataset"], json.dumps({k: r[k] for k in ("caldicott", "splink_documented")
-                                            if k in r}, default=str), flush=True)
+            shown = {k: r[k] for k in ("caldicott", "splink_documented") if k in r}
+            shown["caldicott"] = {k: v for k, v in shown["caldicott"].items()
+                                  if k not in ("asked_by_noise", "wrong_examples")}
+            print(r["dataset"], json.dumps(shown, default=str), flush=True)
             if "parity" in r:
                 print("parity", r["parity"], flush=True)
     load = os.getloadavg()
