@@ -15,6 +15,7 @@ the figure to hold against the memory target.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -23,7 +24,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import CACHE, caldicott, run_measured, throwaway_database, write_results
+from _common import (
+    CACHE,
+    POSTGRES_ADMIN_URL,
+    caldicott,
+    run_measured,
+    throwaway_database,
+    write_results,
+)
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+_ADMIN: list[Engine] = []
+
+
+def admin_engine() -> Engine:
+    if not _ADMIN:
+        _ADMIN.append(create_engine(POSTGRES_ADMIN_URL, pool_size=1))
+    return _ADMIN[0]
 
 
 def _tree_rss(pid: int) -> int:
@@ -43,17 +61,40 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the database of ``url`` (local server)."""
+    name = make_url(url).database
+    with admin_engine().connect() as connection:
+        return list(connection.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}).scalars())
+
+
 def run_measured_tree(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """:func:`run_measured`, also sampling the memory of the process tree."""
+    """:func:`run_measured`, also sampling the memory of the process tree and, on
+    PostgreSQL, the CPU time of the server processes doing the import's work."""
     load = os.getloadavg()
+    url = env["CALDICOTT_DATABASE_URL"]
     started = time.perf_counter()
     child = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     peak, done = [0], threading.Event()
+    server: dict[int, float] = {}
 
     def sample() -> None:
+        ticks = 0
         while not done.wait(0.05):
             peak[0] = max(peak[0], _tree_rss(child.pid))
+            ticks += 1
+            if url.startswith("postgresql") and ticks % 4 == 0:
+                for pid in _server_pids(url):
+                    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                        server[pid] = _cpu_seconds(pid)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -66,7 +107,10 @@ def run_measured_tree(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     exit_code = os.waitstatus_to_exitcode(status)
     if exit_code != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({exit_code}): {stderr.strip()[-500:]}")
-    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+    figures = {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}
+    if server:  # sampled every 0.2 s: the last fraction of a second may be missing
+        figures["server_cpu_s"] = round(sum(server.values()), 2)
+    return {**figures,
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
             "peak_tree_rss_mb": round(peak[0] / 2**20, 1),
             "load_average_before": [round(x, 2) for x in load],
