@@ -17,6 +17,7 @@ import csv
 import itertools
 import logging
 import math
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class BatchReport:
     invalid: int = 0
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     model_version: int = 0
+    # Seconds spent per phase: reading the queries, loading the register into
+    # DuckDB, preparing the requests, Splink's predict, the release rule, writing.
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
 def read_queries(path: Path, strict: bool = True) -> Iterator[tuple[str, Any]]:
@@ -266,9 +270,19 @@ def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | N
 
     rule = rule or ReleaseRule()
     version, scorer = scorer_for(session)
-    rows = list(read_queries(queries, strict=False))
-    linker = BatchLinker(session, scorer.settings, _columns())
     report = BatchReport(model_version=version)
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[phase] += now - clock
+        clock = now
+
+    rows = list(read_queries(queries, strict=False))
+    lap("read_queries")
+    linker = BatchLinker(session, scorer.settings, _columns())
+    lap("load_register")
     try:
         with out.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -277,8 +291,12 @@ def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | N
                 part = rows[start:start + chunk]
                 people = [request_person(r, qid) for qid, r in part
                           if not isinstance(r, CaldicottError)]
-                decided = decide_rows(linker.predict(_requests_frame(people),
-                                                     [_blocking_rule()]), rule) if people else {}
+                frame = _requests_frame(people) if people else None
+                lap("prepare_requests")
+                pairs = linker.predict(frame, [_blocking_rule()]) if people else None
+                lap("predict")
+                decided = decide_rows(pairs, rule) if people else {}
+                lap("release_rule")
                 lines = []
                 for qid, request in part:
                     if isinstance(request, CaldicottError):
@@ -289,6 +307,7 @@ def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | N
                     report.outcomes[row[0]] += 1
                     lines.append((qid, *row))
                 writer.writerows(lines)
+                lap("write")
                 report.queries += len(part)
                 if progress:
                     progress(len(part))
