@@ -81,3 +81,31 @@ def test_a_bulk_rebuild_that_rolls_back_leaves_the_indexes(
         assert connection.scalar(select(func.count()).select_from(MatchIndexRow)) > 50
     engine.dispose()
     assert {i.name for i in MatchIndexRow.__table__.indexes} <= indexes
+
+
+def test_the_batch_register_in_duckdb_holds_what_real_time_tracing_reads(
+        session: Session) -> None:
+    from caldicott.matching.batch import KEYS_COLUMN, BatchLinker, _columns
+    from caldicott.matching.core.normalise import BLOCKING_KEYS
+    from caldicott.matching.service import scorer_for
+
+    people = register_people()
+    fill_register(session, people)
+    _, scorer = scorer_for(session)
+    linker = BatchLinker(session, scorer.settings, _columns())
+    try:
+        columns = _columns()
+        duck = {r[0]: dict(zip(columns, r, strict=True)) for r in linker.connection.execute(
+            f"SELECT {', '.join(columns)} FROM register").fetchall()}
+    finally:
+        linker.close()
+    rows = list(repository.all_index_rows(session))
+    assert len(duck) == len(rows) > len(people)
+    for person in rows:
+        got = duck[person.record_id]
+        expected = person.as_row()
+        for column in columns[1:-1]:
+            want = expected[column]
+            assert got[column] == (list(want) if isinstance(want, tuple) else want), column
+        assert got[KEYS_COLUMN] == [f"{k}={expected[k]}" for k in BLOCKING_KEYS
+                                    if expected[k] is not None]
