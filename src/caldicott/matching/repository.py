@@ -10,7 +10,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
@@ -25,7 +25,7 @@ from caldicott.matching.core.normalise import (
 from caldicott.matching.models import MatchIndexRow, MatchingModelRow
 from caldicott.register.records import PatientRecord
 
-INDEX = MatchIndexRow.__table__
+INDEX: Table = MatchIndexRow.__table__  # type: ignore[assignment]
 _SCORED = ("id", "nhs_number", "given_name", "family_name", "given_nicks", "birth_date",
            "postcode", "sex", "tf_given_name", "tf_family_name", "tf_postcode")
 
@@ -141,7 +141,7 @@ def register_people(session: Session, page_size: int = 50_000) -> Iterator[Perso
     for nhs, given, family, born, sex, postcode in patients:
         previous: list[tuple[str, str]] = []
         if next_name is not None and next_name[0] == nhs:
-            previous = [tuple(r) for r in next_name[1]]  # type: ignore[misc]
+            previous = [(r[0], r[1]) for r in next_name[1]]
             next_name = next(names, None)
         postcodes: list[str] = []
         if next_address is not None and next_address[0] == nhs:
