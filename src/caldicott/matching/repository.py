@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -191,17 +192,21 @@ def replace_index(session: Session, people: Iterable[Person],
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     foreign_keys = list(INDEX.foreign_key_constraints) if postgres else []
-    # Empty the table first: that opens the transaction on SQLite too (its driver
-    # begins one only at a data change), so the DDL below rolls back with it.
     if postgres and bulk:
         connection.execute(text("TRUNCATE match_index"))
-    else:
-        connection.execute(delete(MatchIndexRow))
     if bulk:
+        raw = connection.connection.driver_connection
+        if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+            # The driver opens a transaction only before DML; the DDL must be in it.
+            raw.execute("BEGIN")
         for constraint in foreign_keys:
             connection.execute(DropConstraint(constraint))
         for index in INDEX.indexes:
             index.drop(connection)
+    if not (postgres and bulk):
+        # After the indexes are gone: with foreign keys on, SQLite deletes row by
+        # row (no truncate optimisation), and would update eight indexes for each.
+        connection.execute(delete(MatchIndexRow))
     if postgres and bulk:  # the index builds sort 2 rows per person: in memory
         connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     bulk_insert_rows(session, "match_index", _ROW_COLUMNS, (_index_row(p, tf) for p in people))
