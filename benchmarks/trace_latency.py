@@ -13,9 +13,18 @@ register and of the look-ups, to keep the run short), builds the blocking index
 - batch: ``--batch`` queries (default 100,000) through Splink, wall time, and
   agreement of every outcome with real-time tracing.
 
+Batch figures carry the seconds of each phase (reading the queries, loading
+the register into DuckDB, preparing the requests, Splink's predict, the release
+rule, writing). The JSON records the machine's load average at the start and
+after each stage.
+
 Run: ``python benchmarks/trace_latency.py [--quick]``; writes
 ``benchmarks/results/trace_latency.json``. The machine is shared: figures move
-with other work on it.
+with other work on it. To iterate at full size without building the 1M
+register again: ``--reuse`` (the SQLite register of an earlier run, in
+``--folder``), ``--reindex`` (rebuild its blocking index, timed),
+``--keep-postgres`` (keep the PostgreSQL register for the next ``--reuse``),
+``--skip cold,http,splink,batch``.
 """
 
 from __future__ import annotations
