@@ -95,6 +95,8 @@ _PG_SEED = ("INSERT INTO ledger_head (id, tree_size, root, frontier) "
 _PG_QUEUE = ("INSERT INTO ledger_queue (entry, leaf_hash, detail, seal) "
              "SELECT * FROM unnest(%s::bytea[], %s::bytea[], %s::bytea[], %s::bytea[]) "
              "RETURNING seq")
+_PG_QUEUE_ONE = ("INSERT INTO ledger_queue (entry, leaf_hash, detail, seal) "
+                 "VALUES (%s, %s, %s, %s) RETURNING seq")
 _PG_ROUND_START = "SELECT set_config('lock_timeout', %s, true)"
 _PG_ROUND_START_FOR = ("SELECT set_config('lock_timeout', %s, true), "
                        "EXISTS (SELECT 1 FROM ledger_queue WHERE seq = ANY(%s::bigint[]))")
@@ -187,9 +189,12 @@ def pg_queued(raw: Any, limit: int) -> list[QueuedRow]:
 
 def pg_queue(raw: Any, rows: Sequence[tuple[bytes, bytes, bytes | None, bytes]]) -> list[int]:
     """Queue ``(entry, leaf_hash, detail, seal)`` rows (no lock taken); their seqs."""
-    columns = [list(column) for column in zip(*rows, strict=True)]
     with raw.cursor() as cursor:
-        cursor.execute(_PG_QUEUE, columns, binary=True)
+        if len(rows) == 1:  # the usual case: one append per transaction
+            cursor.execute(_PG_QUEUE_ONE, rows[0], binary=True)
+        else:
+            cursor.execute(_PG_QUEUE, [list(column) for column in zip(*rows, strict=True)],
+                           binary=True)
         return [int(seq) for seq, in cursor.fetchall()]
 
 
