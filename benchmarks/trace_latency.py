@@ -364,6 +364,7 @@ def main() -> None:
         finally:
             if not args.keep_postgres:
                 _drop_postgres(name)
+    gc.unfreeze()  # let the exit collect them (DuckDB's bindings report leaks otherwise)
 
 
 def _reindex(settings: Settings) -> dict[str, float]:
