@@ -242,6 +242,7 @@ def time_verify(settings: Settings, engine: Engine) -> dict[str, Any]:
 
 def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     print(f"{backend}: appends", file=sys.stderr)
+    load_at_start = list(os.getloadavg())
     with database(backend, args.postgres_url, folder) as (settings, engine):
         floor = commit_floor(engine, min(args.appends, 1000))
         single = time_appends(settings, engine, args.appends, 1)
@@ -258,7 +259,8 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
         proofs = time_inclusion_proofs(engine, args.proofs)
         print(f"{backend}: verifying", file=sys.stderr)
         verified = time_verify(settings, engine)
-    return {"commit_floor_per_second_one_row_insert": floor,
+    return {"load_average_at_start": load_at_start, "load_average_at_end": list(os.getloadavg()),
+            "commit_floor_per_second_one_row_insert": floor,
             "appends_per_second_one_per_transaction": single,
             "concurrent_commit_floor_one_row_insert": concurrent_floor,
             "concurrent_one_per_transaction": concurrent,
