@@ -194,6 +194,7 @@ async def phase(base: str, rate: float, seconds: float, clients: int, token: str
     """
     rng = random.Random(int(rate))
     officer = {"Authorization": f"Bearer {token}"}
+    load_average = [round(x, 2) for x in os.getloadavg()]
     gate = asyncio.Semaphore(clients)
     results: list[tuple[str, float, str]] = []
 
@@ -211,7 +212,7 @@ async def phase(base: str, rate: float, seconds: float, clients: int, token: str
             n += 1
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - start
-    return _summary(rate, seconds, wall, results)
+    return {**_summary(rate, seconds, wall, results), "load_average_at_start": load_average}
 
 
 def _summary(rate: float, seconds: float, wall: float,
@@ -271,8 +272,8 @@ def main() -> None:
                 break
             best = rate
         figures["ramp"], figures["highest_rate_within_250ms_p95"] = ramp, best
-        figures["note"] = ("2-core machine shared with ~6 agents, the load generator and "
-                           "PostgreSQL; figures move with their load")
+        figures["note"] = ("the service, PostgreSQL and this load generator share the "
+                           "machine's cores; each phase records the load average as it began")
         path = write_results(args.name or ("load_quick" if args.quick else "load"), figures)
         print(f"wrote {path}")
         print({k: v for k, v in figures["open_load_100_per_s"].items()},
