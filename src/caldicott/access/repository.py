@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from caldicott.access.core.principal import Principal
+from caldicott.access.core.roles import Role
 from caldicott.access.models import ApiTokenRow, UserRoleRow, UserRow
 from caldicott.orgs.models import OrganisationRow
 
@@ -57,20 +58,13 @@ def get_token_by_hash(session: Session, token_hash: str) -> ApiTokenRow | None:
 
 @dataclass(frozen=True)
 class Credentials:
-    """What authenticating a token needs: the token's state, its user, their organisation."""
+    """What authenticating a token needs: the token's state and who it speaks for."""
 
     token_id: int
     revoked_at: dt.datetime | None
     expires_at: dt.datetime
     last_used_at: dt.datetime | None
-    user_id: int
-    email: str
-    name: str
-    organisation_id: int
-    organisation_code: str
-    organisation_kind: str
-    organisation_name: str
-    roles: tuple[str, ...]
+    principal: Principal
 
 
 # Every authenticated request runs this: built once, one indexed join (a row per role),
@@ -92,9 +86,13 @@ def find_credentials(session: Session, token_hash: str) -> Credentials | None:
     rows = session.connection().execute(_CREDENTIALS, {"token_hash": token_hash}).all()
     if not rows:
         return None
-    first: Any = rows[0]
-    roles = tuple(sorted({r[11] for r in rows if r[11]}))
-    return Credentials(*first[:11], roles)  # type: ignore[call-arg]  # 11 columns + roles
+    (token_id, revoked_at, expires_at, last_used_at, user_id, email, name, organisation_id,
+     code, kind, organisation_name, _) = rows[0]
+    principal = Principal(
+        user_id=user_id, email=email, name=name, organisation_id=organisation_id,
+        organisation_code=code, organisation_kind=kind, token_id=token_id,
+        roles=frozenset(Role(r[11]) for r in rows if r[11]), organisation_name=organisation_name)
+    return Credentials(token_id, revoked_at, expires_at, last_used_at, principal)
 
 
 def list_tokens(session: Session, user_id: int | None = None) -> Sequence[ApiTokenRow]:

@@ -207,8 +207,4 @@ def authenticate(session: Session, token: str | None,
     stale = now - LAST_USED_RESOLUTION
     if found.last_used_at is None or found.last_used_at < stale:  # most requests write nothing
         repository.touch_token(session, found.token_id, now, stale)
-    return Principal(
-        user_id=found.user_id, email=found.email, name=found.name,
-        organisation_id=found.organisation_id, organisation_code=found.organisation_code,
-        organisation_kind=found.organisation_kind, roles=frozenset(Role(r) for r in found.roles),
-        token_id=found.token_id, organisation_name=found.organisation_name)
+    return found.principal
