@@ -6,10 +6,14 @@ patient's-data role; a bad parameter is a 400/422 OperationOutcome, never a 500.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from caldicott.ledger import service
 from caldicott.ledger.schemas import (
@@ -21,7 +25,25 @@ from caldicott.ledger.schemas import (
 )
 from caldicott.service.deps import SessionDep, SettingsDep
 
-router = APIRouter(prefix="/ledger", tags=["ledger"])
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def _sequence_the_queue(app: FastAPI) -> AsyncIterator[None]:
+    """At start-up, integrate whatever a crash left queued (PostgreSQL); at shutdown,
+    run the round still owed for this process's last commits."""
+    engine, settings = getattr(app.state, "engine", None), getattr(app.state, "settings", None)
+    if engine is not None and settings is not None:
+        try:
+            await run_in_threadpool(service.integrate, engine, settings)
+        except Exception:  # a fresh database without tables must not stop the service
+            log.exception("could not integrate the ledger queue at start-up")
+    yield
+    if engine is not None:
+        await run_in_threadpool(service.finish_rounds, engine)
+
+
+router = APIRouter(prefix="/ledger", tags=["ledger"], lifespan=_sequence_the_queue)
 
 Size = Annotated[int, Query(ge=0, le=2**62)]
 

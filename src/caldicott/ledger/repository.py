@@ -77,29 +77,15 @@ _SQLITE_HEAD = "UPDATE ledger_head SET tree_size = ?, root = ?, frontier = ? WHE
 _SQLITE_SEED = ("INSERT INTO ledger_head (id, tree_size, root, frontier) "
                 "VALUES (1, 0, ?, x'') ON CONFLICT DO NOTHING")
 
-# PostgreSQL. An appender takes the head (and integrates directly) only when nobody
-# else is appending: the head is not locked (SKIP LOCKED: no waiting for another
-# transaction's commit) and nothing is queued (entries are queued only under
-# contention, and a direct appender holds the head until its commit, so under
-# contention it should not). Otherwise it queues. The queue is read in the
-# statement's snapshot: a stale answer either way is harmless (a queued entry
-# waits for its round; an entry queued concurrently is owed no order).
-_PG_TRY_LOCK = ("SELECT tree_size, frontier, false FROM ledger_head "
-                "WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM ledger_queue) "
-                "FOR UPDATE SKIP LOCKED")
-_PG_LOCK = ("SELECT tree_size, frontier, EXISTS (SELECT 1 FROM ledger_queue) "
-            "FROM ledger_head WHERE id = 1 FOR UPDATE")
-_PG_HEAD_EXISTS = "SELECT 1 FROM ledger_head WHERE id = 1"
+# PostgreSQL. Appends queue (no lock); a round locks the head and integrates the queue.
+_PG_LOCK = "SELECT tree_size, frontier FROM ledger_head WHERE id = 1 FOR UPDATE"
 _PG_SEED = ("INSERT INTO ledger_head (id, tree_size, root, frontier) "
             "VALUES (1, 0, %s, '') ON CONFLICT DO NOTHING")
 _PG_QUEUE = ("INSERT INTO ledger_queue (entry, leaf_hash, detail, seal) "
-             "SELECT * FROM unnest(%s::bytea[], %s::bytea[], %s::bytea[], %s::bytea[]) "
-             "RETURNING seq")
+             "SELECT * FROM unnest(%s::bytea[], %s::bytea[], %s::bytea[], %s::bytea[])")
 _PG_QUEUE_ONE = ("INSERT INTO ledger_queue (entry, leaf_hash, detail, seal) "
-                 "VALUES (%s, %s, %s, %s) RETURNING seq")
-_PG_ROUND_START = "SELECT set_config('lock_timeout', %s, true)"
-_PG_ROUND_START_FOR = ("SELECT set_config('lock_timeout', %s, true), "
-                       "EXISTS (SELECT 1 FROM ledger_queue WHERE seq = ANY(%s::bigint[]))")
+                 "VALUES (%s, %s, %s, %s)")
+_PG_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, true)"
 _PG_QUEUED = ("SELECT seq, entry, leaf_hash, detail, seal FROM ledger_queue "
               "ORDER BY seq LIMIT %s")
 _PG_WRITE = """
@@ -148,25 +134,15 @@ def sqlite_write(raw: Any, entries: Sequence[tuple[int, bytes, bytes, bytes]],
     raw.execute(_SQLITE_HEAD, head)
 
 
-def pg_lock(raw: Any, wait: bool) -> tuple[int, bytes, bool] | None:
-    """Lock the head row: ``(tree_size, frontier, queue_not_empty)``, or None when
-    ``wait`` is false and another transaction holds it or entries are queued."""
-    with raw.cursor() as cursor:
-        cursor.execute(_PG_LOCK if wait else _PG_TRY_LOCK)
-        row = cursor.fetchone()
-        if row is None:
-            cursor.execute(_PG_HEAD_EXISTS)
-            if cursor.fetchone() is not None:
-                return None  # locked by another appender, or entries queued
-            cursor.execute(_PG_SEED, (EMPTY_ROOT,))  # made without the migration's seed row
-            return pg_lock(raw, wait)
-    return int(row[0]), bytes(row[1]), bool(row[2])
-
-
-def pg_lock_and_queued(raw: Any, limit: int) -> tuple[tuple[int, bytes, bool], list[QueuedRow]]:
-    """Lock the head (waiting), then read the oldest queued entries: one round trip
-    (pipelined; the server runs the read after the lock is granted, in a newer snapshot)."""
+def pg_lock_and_queued(raw: Any, limit: int, lock_timeout: str | None = None) -> tuple[
+        tuple[int, bytes], list[QueuedRow]]:
+    """Lock the head (waiting, up to ``lock_timeout`` if given), then read the oldest
+    queued entries: one round trip (pipelined; the server runs the read after the
+    lock is granted, in a newer snapshot). Seeds the head on a database made
+    without the migration's seed row."""
     with raw.pipeline():
+        if lock_timeout is not None:
+            raw.execute(_PG_LOCK_TIMEOUT, (lock_timeout,))
         lock = raw.cursor()
         lock.execute(_PG_LOCK)
         queued = raw.cursor(binary=True)
@@ -176,7 +152,10 @@ def pg_lock_and_queued(raw: Any, limit: int) -> tuple[tuple[int, bytes, bool], l
             for q, e, h, d, s in queued.fetchall()]
     lock.close()
     queued.close()
-    return (int(row[0]), bytes(row[1]), bool(row[2])), rows
+    if row is None:
+        raw.execute(_PG_SEED, (EMPTY_ROOT,))
+        return pg_lock_and_queued(raw, limit)
+    return (int(row[0]), bytes(row[1])), rows
 
 
 def pg_queued(raw: Any, limit: int) -> list[QueuedRow]:
@@ -187,27 +166,14 @@ def pg_queued(raw: Any, limit: int) -> list[QueuedRow]:
                 for q, e, h, d, s in cursor.fetchall()]
 
 
-def pg_queue(raw: Any, rows: Sequence[tuple[bytes, bytes, bytes | None, bytes]]) -> list[int]:
-    """Queue ``(entry, leaf_hash, detail, seal)`` rows (no lock taken); their seqs."""
+def pg_queue(raw: Any, rows: Sequence[tuple[bytes, bytes, bytes | None, bytes]]) -> None:
+    """Queue ``(entry, leaf_hash, detail, seal)`` rows (no lock taken)."""
     with raw.cursor() as cursor:
         if len(rows) == 1:  # the usual case: one append per transaction
             cursor.execute(_PG_QUEUE_ONE, rows[0], binary=True)
         else:
             cursor.execute(_PG_QUEUE, [list(column) for column in zip(*rows, strict=True)],
                            binary=True)
-        return [int(seq) for seq, in cursor.fetchall()]
-
-
-def pg_round_start(raw: Any, lock_timeout: str, seqs: Sequence[int] | None) -> bool:
-    """Start a round: bound its wait for the head; whether any of ``seqs`` (if given)
-    is still queued, in a fresh snapshot. One round trip."""
-    with raw.cursor() as cursor:
-        if seqs is None:
-            cursor.execute(_PG_ROUND_START, (lock_timeout,))
-            return True
-        cursor.execute(_PG_ROUND_START_FOR, (lock_timeout, list(seqs)))
-        row = cursor.fetchone()
-    return bool(row and row[1])
 
 
 def pg_write(raw: Any, entries: Sequence[tuple[int, bytes, bytes, bytes]],

@@ -6,35 +6,39 @@ at all.
 
 How an append gets its place in the tree. The tree's right edge is one row
 (``ledger_head``); giving a leaf its index means holding that row's lock until
-the transaction commits, so that a rollback leaves no gap. On SQLite that lock is
-the database's single write lock, which every writer takes anyway: an append
-integrates directly (index known at once). On PostgreSQL a lock held until
-commit would make every appender wait for the previous one's WAL flush (one
-fsync each, a few hundred a second), so an appender first *tries* the lock:
+the transaction commits, so that a rollback leaves no gap.
 
-* free: it integrates directly, as on SQLite (and first integrates anything
-  queued, so an entry never overtakes one committed before it);
-* held by another transaction: it *queues* the entry (``ledger_queue``: content,
-  leaf hash and seal fixed, committed with the change, no lock), so concurrent
-  appenders commit independently and PostgreSQL flushes their commits together.
-  After the commit an *integration round* (the Certificate Transparency /
-  Trillian sequencer, run by the committing threads themselves, one round at a
-  time per process) takes the head lock, gives every queued entry the next
-  index in queue order, stores its subtrees, and commits. The committing thread
-  waits for a round that started after its commit, so when ``unit_of_work``
-  returns its entries are in the tree (the merge delay is one round, a few ms).
+* SQLite: that lock is the database's single write lock, which every writer
+  takes anyway, so an append integrates directly: its index is known at once.
+* PostgreSQL: a lock held until commit would make every appender wait for the
+  previous one's WAL flush. So an append *queues* its entry instead
+  (``ledger_queue``: content, leaf hash and a seal made with a key outside the
+  database, all fixed, committed with the change, no lock taken), as a
+  Certificate Transparency log or Trillian's frontend does. Concurrent appenders
+  commit independently and PostgreSQL flushes their commits together.
+  A *sequencer* thread in the committing process then runs an integration round
+  (:func:`integrate`): it takes the head lock, gives every queued entry the next
+  index in queue order, stores its subtrees, and commits. Rounds start
+  ``MERGE_WINDOW`` after the first commit that needs one, so one round (one
+  commit) serves every transaction that committed meanwhile.
 
-A crash between a commit and its round leaves entries in the queue, durable;
-the next append, round or checkpoint integrates them, and ``verify`` checks
-every queued row too.
+A PostgreSQL commit therefore promises that the entry is durable, sealed and
+checked by ``verify``, and that it enters the tree within the merge delay (one
+window plus one round, milliseconds). A checkpoint integrates the queue before
+it signs, so every signed tree head covers every entry committed before it. A
+crash between a commit and its round leaves entries in the queue; the service
+integrates them when it starts, and any round, checkpoint or
+``caldicott ledger checkpoint`` takes them first, in order.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,6 +73,8 @@ from caldicott.settings import Settings
 MAX_ENTRIES_PER_PAGE = 1000
 ROUND_LIMIT = 5000  # queued entries integrated per statement
 ROUND_LOCK_TIMEOUT = "10s"  # a round waits this long for the head, then leaves it queued
+MERGE_WINDOW = 0.01  # seconds from the first commit that needs a round to the round
+SEQUENCER_IDLE = 2.0  # seconds without commits after which a sequencer thread ends
 QUEUE_SEAL_TAG = b"caldicott-ledger-queued\x00"
 _DETAILS_MARK = b'"details_sha256":"'  # canonical JSON spells the key exactly so
 _QUEUED = "caldicott.ledger.queued"  # session.info: this transaction queued entries
@@ -80,9 +86,8 @@ log = logging.getLogger(__name__)
 class LedgerReceipt:
     """Where an appended event landed: its leaf hash and, once known, index and tree.
 
-    ``index``, ``tree_size`` and ``root`` are None when the entry was queued (its
-    transaction found another appender holding the head, PostgreSQL only): it
-    gets its index in the integration round right after the commit.
+    ``index``, ``tree_size`` and ``root`` are None when the entry was queued
+    (PostgreSQL): it gets its index in the integration round after the commit.
     """
 
     index: int | None
@@ -195,33 +200,20 @@ def append_many(session: Session, settings: Settings,
         receipts, entries, details, nodes, head = _extend(key, size, frontier, prepared)
         repository.sqlite_write(raw, entries, details, nodes, head)
         return receipts
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    rounds = _ROUNDS.get(engine)
-    # Queue at once when this transaction already queued (order) or appends are
-    # contended here (a round running or awaited): the head would not be free.
-    contended = _QUEUED in session.info or (rounds is not None and rounds.busy())
-    locked = None if contended else repository.pg_lock(raw, wait=False)
-    if locked is None:  # another transaction holds the head: queue, integrate after commit
-        seqs = repository.pg_queue(raw, [(e, h, b, queue_seal(key, h)) for e, h, b in prepared])
-        if _QUEUED in session.info:
-            session.info[_QUEUED][2].extend(seqs)
-        else:
-            session.info[_QUEUED] = (engine, settings, seqs)
-        return [LedgerReceipt(None, h, None, None) for _, h, _ in prepared]
-    receipts, entries, details, nodes, head = _extend(key, locked[0], locked[1], prepared)
-    repository.pg_write(raw, entries, details, nodes, head, [])
-    return receipts
+    repository.pg_queue(raw, [(e, h, b, queue_seal(key, h)) for e, h, b in prepared])
+    if _QUEUED not in session.info:
+        bind = session.get_bind()
+        session.info[_QUEUED] = (bind if isinstance(bind, Engine) else bind.engine, settings)
+    return [LedgerReceipt(None, h, None, None) for _, h, _ in prepared]
 
 
-def integrate(engine: Engine, settings: Settings, waiting_for: Sequence[int] | None = None) -> int:
+def integrate(engine: Engine, settings: Settings) -> int:
     """One integration round in its own transaction: every queued entry into the tree.
 
-    Returns how many entries it integrated. With ``waiting_for`` (queue seqs) it
-    does nothing unless one of those is still queued once it holds the head lock
-    (another process's round may have taken them: then no commit, no WAL flush).
-    Waits for the head lock up to ``ROUND_LOCK_TIMEOUT``. Nothing to do on
-    SQLite (appends there never queue).
+    Returns how many entries it integrated. Waits for the head lock up to
+    ``ROUND_LOCK_TIMEOUT`` (another process's round may hold it). Nothing to do
+    on SQLite (appends there never queue). The sequencer runs this after commits;
+    call it to have every entry committed so far in the tree now.
 
     Example:
         >>> integrate(engine, settings)  # doctest: +SKIP
@@ -229,30 +221,26 @@ def integrate(engine: Engine, settings: Settings, waiting_for: Sequence[int] | N
     """
     if engine.dialect.name != "postgresql":
         return 0
-    key = seal_key(settings)
+    key, pool = seal_key(settings), engine.pool
     with engine.connect() as connection:
         connection.begin()  # so that commit() below commits (the work is on the DBAPI connection)
-        raw = connection.connection.driver_connection
-        count = 0
-        if repository.pg_round_start(raw, ROUND_LOCK_TIMEOUT, waiting_for):
-            count = _drain(raw, key, waiting_for)
+        count = _drain(connection.connection.driver_connection, key, ROUND_LOCK_TIMEOUT)
         if count:
             connection.commit()
         else:
             connection.rollback()  # at most a row lock taken: nothing to flush
+        if engine.pool is not pool:  # disposed meanwhile: close it, don't hand it back
+            connection.invalidate()
         return count
 
 
-def _drain(raw: Any, key: bytes, waiting_for: Sequence[int] | None = None) -> int:
-    """In an open PostgreSQL transaction: take the head lock (waiting), then integrate
-    the whole queue, oldest first; returns how many entries went in. With
-    ``waiting_for``, nothing unless one of those is still queued."""
-    (size, frontier, _), queued = repository.pg_lock_and_queued(raw, ROUND_LIMIT)
+def _drain(raw: Any, key: bytes, lock_timeout: str | None = None) -> int:
+    """In an open PostgreSQL transaction: take the head lock (waiting, up to
+    ``lock_timeout``), then integrate the whole queue, oldest first; returns how
+    many entries went in."""
+    (size, frontier), queued = repository.pg_lock_and_queued(raw, ROUND_LIMIT, lock_timeout)
     total = 0
     while True:
-        if (waiting_for is not None and not total and len(queued) < ROUND_LIMIT
-                and not set(waiting_for).intersection(row[0] for row in queued)):
-            return 0
         taken, items = [], []
         for row in queued:
             problem = queued_row_problem(key, row)
@@ -291,57 +279,104 @@ def _extend(key: bytes, size: int, frontier: bytes,
     return receipts, entries, details, nodes, (compact.size, root, compact.pack())
 
 
-class _Rounds:
-    """Integration rounds of one engine in this process, one at a time.
+class _Sequencer:
+    """The integration rounds of one engine in this process, run by one thread.
 
-    A committing thread takes a ticket and waits until a round that *started*
-    after its commit has finished; whoever finds no round running runs one
-    itself, covering every ticket issued before it began. So one round (one
-    commit, one WAL flush) serves every transaction that committed meanwhile.
+    A commit that queued entries nudges it; the thread waits ``MERGE_WINDOW`` so
+    that one round serves every commit of that window, runs the round, and
+    repeats while commits keep coming. It ends after ``SEQUENCER_IDLE`` seconds
+    without any (the next nudge starts a new one), so an idle engine holds no
+    thread. A failed round leaves its entries queued, committed: the next takes
+    them.
     """
 
-    def __init__(self) -> None:
-        self.condition = threading.Condition()
-        self.issued = self.covered = 0
-        self.running = False
-        self.waiting: dict[int, Sequence[int]] = {}  # ticket: its queue seqs
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self.lock = threading.Lock()  # guards ``thread``
+        self.rounds = threading.Lock()  # held while a round runs
+        self.wanted = threading.Event()  # a commit since the last round began
+        self.stopped = False
+        self.thread: threading.Thread | None = None
 
-    def busy(self) -> bool:
-        """A round is running or awaited (read without the lock: a hint)."""
-        return self.running or self.issued > self.covered
+    def nudge(self) -> None:
+        self.wanted.set()
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, daemon=True,
+                                               name="ledger-sequencer")
+                self.thread.start()
 
-    def wait(self, engine: Engine, settings: Settings, seqs: Sequence[int]) -> None:
-        with self.condition:
-            self.issued += 1
-            ticket = self.issued
-            self.waiting[ticket] = seqs
-            while self.covered < ticket and self.running:
-                self.condition.wait()
-            if self.covered >= ticket:
+    def _run(self) -> None:
+        while not self.stopped:
+            if not self.wanted.wait(SEQUENCER_IDLE):
+                with self.lock:
+                    if not self.wanted.is_set():  # a nudge after this starts a new thread
+                        self.thread = None
+                        return
+            time.sleep(MERGE_WINDOW)
+            self._round()
+
+    def _round(self) -> None:
+        with self.rounds:
+            if self.stopped or not self.wanted.is_set():
                 return
-            self.running, upto = True, self.issued
-            wanted = [seq for waiter in range(self.covered + 1, upto + 1)
-                      for seq in self.waiting.pop(waiter, ())]
-        try:
-            integrate(engine, settings, wanted)
-        except Exception:  # the entries are committed in the queue: the next round takes them
-            log.exception("ledger integration round failed; entries stay queued")
-        finally:
-            with self.condition:
-                self.running, self.covered = False, max(self.covered, upto)
-                self.condition.notify_all()
+            self.wanted.clear()
+            try:
+                integrate(self.engine, self.settings)
+            except Exception:  # the entries are committed in the queue: the next round takes them
+                log.exception("ledger integration round failed; entries stay queued")
+
+    def finish(self) -> None:
+        """Wait for a running round, then run the one still owed, if any."""
+        self._round()
+
+    def stop(self) -> None:
+        """Run the round still owed, then end the thread: no round after this."""
+        self.finish()
+        with self.rounds:
+            self.stopped = True
+        self.wanted.set()  # wake the thread so that it ends
 
 
-_ROUNDS: weakref.WeakKeyDictionary[Engine, _Rounds] = weakref.WeakKeyDictionary()
-_ROUNDS_LOCK = threading.Lock()
+_SEQUENCERS: weakref.WeakKeyDictionary[Engine, _Sequencer] = weakref.WeakKeyDictionary()
+_SEQUENCERS_LOCK = threading.Lock()
 
 
-def _rounds(engine: Engine) -> _Rounds:
-    with _ROUNDS_LOCK:
-        rounds = _ROUNDS.get(engine)
-        if rounds is None:
-            rounds = _ROUNDS[engine] = _Rounds()
-        return rounds
+def _sequencer(engine: Engine, settings: Settings) -> _Sequencer:
+    with _SEQUENCERS_LOCK:
+        sequencer = _SEQUENCERS.get(engine)
+        if sequencer is None:
+            sequencer = _SEQUENCERS[engine] = _Sequencer(engine, settings)
+        return sequencer
+
+
+def finish_rounds(engine: Engine) -> None:
+    """Run the integration round still owed for ``engine``'s commits in this process,
+    if any, and wait for it (before the engine is disposed)."""
+    with _SEQUENCERS_LOCK:
+        sequencer = _SEQUENCERS.get(engine)
+    if sequencer is not None:
+        sequencer.finish()
+
+
+@event.listens_for(Engine, "engine_disposed")
+def _stop_sequencer(engine: Engine) -> None:
+    """An engine being disposed gets its owed round, then no more; the connection
+    that round used is closed with the rest of the pool."""
+    with _SEQUENCERS_LOCK:
+        sequencer = _SEQUENCERS.pop(engine, None)
+    if sequencer is not None:
+        sequencer.stop()
+        engine.pool.dispose()
+
+
+@atexit.register
+def _finish_sequencers() -> None:
+    """A command that appended and exits integrates what it queued before it goes."""
+    with _SEQUENCERS_LOCK:
+        sequencers = list(_SEQUENCERS.values())
+    for sequencer in sequencers:
+        sequencer.finish()
 
 
 @event.listens_for(Session, "after_commit")
@@ -352,12 +387,13 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_transaction_end")
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    """After the outermost commit (connection already back in the pool): wait for a round."""
+    """After the outermost transaction ends: if it committed queued entries, have the
+    sequencer integrate them (without waiting for it)."""
     if transaction.parent is not None or _QUEUED not in session.info:
         return
-    engine, settings, seqs = session.info.pop(_QUEUED)
+    engine, settings = session.info.pop(_QUEUED)
     if session.info.pop(_COMMITTED, False):
-        _rounds(engine).wait(engine, settings, seqs)
+        _sequencer(engine, settings).nudge()
 
 
 def tree_head(session: Session) -> tuple[int, bytes]:

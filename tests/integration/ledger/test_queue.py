@@ -1,9 +1,9 @@
-"""PostgreSQL under concurrent appends: entries queued with their change, integrated after.
+"""PostgreSQL: entries queued with their change, integrated by the sequencer after.
 
-An appender that finds the tree's head locked by another transaction queues its
-entry (committed with its change) instead of waiting for that transaction's
-commit; an integration round right after its own commit puts the entry in the
-tree. SQLite never queues (one writer at a time): these tests are PostgreSQL's.
+An append queues its entry (committed with its change) instead of taking the
+tree's head, so no appender waits for another's commit; the committing
+process's sequencer thread then puts it in the tree in an integration round.
+SQLite never queues (one writer at a time): these tests are PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from caldicott.db import unit_of_work
@@ -25,6 +26,7 @@ from caldicott.ledger import service
 from caldicott.ledger.models import LedgerEntry, LedgerQueue
 from caldicott.ledger.service import LedgerReceipt
 from caldicott.ledger.verify import verify
+from caldicott.service.app import create_app
 from caldicott.settings import Settings
 from tests.integration.ledger.conftest import make_event, run_cli
 
@@ -58,10 +60,18 @@ def _leaves(engine: Engine) -> list[bytes]:
             select(LedgerEntry.leaf_hash).order_by(LedgerEntry.index))]
 
 
+def _integrated_soon(engine: Engine, expected: tuple[int, int]) -> None:
+    """Wait for the sequencer's round: (entries, queued) reaches ``expected``."""
+    deadline = time.monotonic() + 60
+    while _counts(engine) != expected:
+        assert time.monotonic() < deadline, f"still {_counts(engine)}, not {expected}"
+        time.sleep(0.01)
+
+
 def _queue_and_crash(settings: Settings, engine: Engine, numbers: range) -> list[LedgerReceipt]:
     """Queue entries and commit them, then skip the round, as a process killed between
     its commit and its integration round would."""
-    with head_locked(engine), unit_of_work(engine) as session:
+    with unit_of_work(engine) as session:
         receipts = service.append_many(session, settings, [make_event(n) for n in numbers])
         session.info.pop(service._QUEUED)  # the process "dies" before its round
     assert all(r.index is None for r in receipts)
@@ -75,36 +85,33 @@ def _verify_ok(settings: Settings, engine: Engine) -> int:
     return report.queued
 
 
-def test_an_appender_finding_the_head_locked_queues_and_is_integrated_after_its_commit(
+def test_a_commit_does_not_wait_for_the_head_and_the_sequencer_integrates_after(
         pg: tuple[Settings, Engine]) -> None:
     settings, engine = pg
-    with unit_of_work(engine) as session:
-        assert service.append(session, settings, make_event(0)).index == 0  # nobody else: direct
     receipts: list[LedgerReceipt] = []
 
-    def appender() -> None:
+    def appender(number: int) -> None:
         with unit_of_work(engine) as session:
-            receipts.append(service.append(session, settings, make_event(1)))
+            receipts.append(service.append(session, settings, make_event(number)))
 
-    with head_locked(engine):
-        thread = threading.Thread(target=appender)
+    with head_locked(engine):  # another transaction (a round elsewhere) holds the head
+        thread = threading.Thread(target=appender, args=(0,))
         thread.start()
-        deadline = time.monotonic() + 60
-        while _counts(engine) != (1, 1):  # committed, queued, waiting for the head
-            assert time.monotonic() < deadline, "the queued entry was never committed"
-            time.sleep(0.01)
-    thread.join(timeout=60)  # the head is free: the appender's round integrates it
-    assert not thread.is_alive()
-    assert receipts[0].index is None
-    assert _counts(engine) == (2, 0)
-    assert _leaves(engine)[1] == receipts[0].leaf_hash
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the commit waited for the tree's head"
+        assert _counts(engine) == (0, 1)  # committed and queued, not yet in the tree
+    _integrated_soon(engine, (1, 0))  # the head is free: the sequencer's round takes it
+    appender(1)
+    _integrated_soon(engine, (2, 0))
+    assert [r.index for r in receipts] == [None, None]
+    assert _leaves(engine) == [r.leaf_hash for r in receipts]
     assert _verify_ok(settings, engine) == 0
 
 
 def test_a_queued_entry_rolls_back_with_the_callers_transaction(
         pg: tuple[Settings, Engine]) -> None:
     settings, engine = pg
-    with head_locked(engine), pytest.raises(RuntimeError), unit_of_work(engine) as session:
+    with pytest.raises(RuntimeError), unit_of_work(engine) as session:
         assert service.append(session, settings, make_event(1)).index is None
         raise RuntimeError("the disclosure failed")
     assert _counts(engine) == (0, 0)
@@ -119,7 +126,7 @@ def test_entries_left_queued_by_a_crash_are_checked_and_integrated_first_in_orde
     with unit_of_work(engine) as session:  # the next append queues behind them...
         later = service.append(session, settings, make_event(5))
     assert later.index is None
-    assert _counts(engine) == (6, 0)  # ...and its round integrates all, in queue order
+    _integrated_soon(engine, (6, 0))  # ...and the round after it integrates all, in order
     assert _leaves(engine) == [r.leaf_hash for r in [*queued, later]]
     assert _verify_ok(settings, engine) == 0
 
@@ -169,7 +176,7 @@ def test_a_queued_row_forged_in_the_database_is_never_integrated(
 
 
 # Eight threads append in their own transactions forever, printing each leaf hash
-# once its transaction has committed: many find the head locked and queue.
+# once its transaction has committed, while the sequencer integrates behind them.
 WRITERS = """
 import threading
 from caldicott.db import make_engine, unit_of_work
@@ -186,8 +193,7 @@ def write(first):
         with unit_of_work(engine) as session:
             receipt = service.append(session, settings, make_event(number, details=number % 2 == 0))
         with lock:
-            print(receipt.leaf_hash.hex(), "queued" if receipt.index is None else "direct",
-                  flush=True)
+            print(receipt.leaf_hash.hex(), flush=True)
 
 for first in range(0, 800_000, 100_000):
     threading.Thread(target=write, args=(first,)).start()
@@ -201,7 +207,7 @@ def test_sigkill_among_concurrent_appenders_loses_no_acknowledged_entry(
     env = os.environ | {"CALDICOTT_DATABASE_URL": settings.resolved_database_url,
                         "CALDICOTT_DATA_DIR": str(settings.data_dir),
                         "CALDICOTT_SECRET_KEY": settings.secret_key}
-    acknowledged: list[tuple[str, str]] = []
+    acknowledged: list[str] = []
     with subprocess.Popen([sys.executable, "-c", WRITERS], env=env, stdout=subprocess.PIPE,
                           text=True, cwd=os.getcwd()) as writers:
         assert writers.stdout is not None
@@ -210,22 +216,41 @@ def test_sigkill_among_concurrent_appenders_loses_no_acknowledged_entry(
             line = writers.stdout.readline()
             if not line:
                 break
-            digest, how = line.split()
-            acknowledged.append((digest, how))
+            acknowledged.append(line.strip())
         os.kill(writers.pid, signal.SIGKILL)  # appends, commits and rounds in flight
-        acknowledged.extend(tuple(ln.split()) for ln in writers.stdout if ln.strip())  # type: ignore[misc]
+        acknowledged.extend(ln.strip() for ln in writers.stdout if ln.strip())
         writers.wait()
     assert len(acknowledged) >= ACKNOWLEDGED_BEFORE_KILL
-    assert any(how == "queued" for _, how in acknowledged), "no append was ever queued"
 
     result = run_cli(settings, "ledger", "verify")  # queued leftovers are checked, not lost
     assert result.returncode == 0, result.stderr
     with engine.connect() as connection:
         stored = {bytes(h).hex() for h in connection.scalars(select(LedgerEntry.leaf_hash))}
         waiting = {bytes(h).hex() for h in connection.scalars(select(LedgerQueue.leaf_hash))}
-    assert {digest for digest, _ in acknowledged} <= stored | waiting
+    assert set(acknowledged) <= stored | waiting
     assert service.integrate(engine, settings) == len(waiting)
     assert _counts(engine)[1] == 0
-    assert {digest for digest, _ in acknowledged} <= set(h.hex() for h in _leaves(engine))
+    assert set(acknowledged) <= set(h.hex() for h in _leaves(engine))
     result = run_cli(settings, "ledger", "verify")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_service_integrates_what_a_crash_left_queued_when_it_starts(
+        pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    _queue_and_crash(settings, engine, range(4))
+    assert _counts(engine) == (0, 4)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert _counts(engine) == (4, 0)  # before the first request was served
+
+
+def test_disposing_an_engine_runs_the_round_its_commits_are_owed(
+        pg: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, engine = pg
+    monkeypatch.setattr(service, "MERGE_WINDOW", 30.0)  # the sequencer would wait 30 s
+    with unit_of_work(engine) as session:
+        service.append_many(session, settings, [make_event(n) for n in range(3)])
+    assert _counts(engine) == (0, 3)
+    engine.dispose()  # as a command or the service does when it ends
+    assert _counts(engine) == (3, 0)

@@ -20,6 +20,7 @@ def _fill(settings: Settings, engine: Engine, size: int = SIZE, details: bool = 
     for number in range(start, start + size):
         with unit_of_work(engine) as session:
             service.append(session, settings, make_event(number, details=details))
+    service.integrate(engine, settings)  # PostgreSQL: every queued entry into the tree now
 
 
 def _sql(engine: Engine, *statements: str, **params: object) -> None:

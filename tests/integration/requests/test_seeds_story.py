@@ -10,12 +10,15 @@ import sys
 from sqlalchemy import select
 
 from caldicott.db import unit_of_work
+from caldicott.ledger import service as ledger_service
 from caldicott.ledger.models import LedgerEntry
 from caldicott.requests.scenario import play
 from tests.integration.requests.conftest import Lifecycle
 
 
 def _ledger_steps(lifecycle: Lifecycle) -> dict[str, list[str]]:
+    # PostgreSQL: the entries of the last commits may still be queued; put them in the tree.
+    ledger_service.integrate(lifecycle.engine, lifecycle.settings)
     # Read the leaves directly: ledger.repository.entries_between warns (Result.tuples()).
     with unit_of_work(lifecycle.engine) as session:
         entries = list(session.scalars(select(LedgerEntry.entry).order_by(LedgerEntry.index)))
