@@ -7,12 +7,16 @@ service's own transactions, an inclusion proof at 1,000,000 entries <= 2 ms, a
 full verify of 1,000,000 entries <= 30 s.
 
 Appends are measured the way the service makes them: one append per transaction,
-each in its own session, committed (and, when queued on PostgreSQL, integrated
-into the tree before the next begins). Once by one client, and once by
-``--clients`` concurrent clients (threads spread over ``--processes`` processes,
-each with its own connection), as a service under load runs them. The
-concurrent figure counts an append only once it is in the tree: the clock stops
-when the last client's last entry has been integrated.
+each in its own session, committed. On PostgreSQL an append queues with its
+change and the process's sequencer thread integrates it after the commit (see
+``caldicott.ledger.service``). Once by one client, and once by ``--clients``
+concurrent clients (threads spread over ``--processes`` processes, each with its
+own connection), as a service under load runs them. Both figures count an
+append only once it is in the tree: the clock stops when the last entry has
+been integrated. Beside them, in the same run: what the database allows any
+transaction (a one-row insert per commit, through a bare connection and through
+a session as the service's transactions use), and the merge delay (commit to
+tree) of single appends.
 """
 
 from __future__ import annotations
@@ -85,14 +89,38 @@ def database(backend: str, postgres_url: str, folder: Path) -> Iterator[tuple[Se
 
 
 def time_appends(settings: Settings, engine: Engine, count: int, per_transaction: int) -> float:
-    """Appends through the service, ``per_transaction`` to a commit (1: a disclosure's shape)."""
+    """Appends through the service, ``per_transaction`` to a commit (1: a disclosure's shape),
+    until the last is in the tree."""
     sessions = make_session_factory(engine)
     started = time.perf_counter()
     for first in range(0, count, per_transaction):
         with sessions() as session, session.begin():
             for number in range(first, min(first + per_transaction, count)):
                 service.append(session, settings, make_event(number))
+    service.integrate(engine, settings)  # PostgreSQL: whatever the sequencer has not yet taken
     return count / (time.perf_counter() - started)
+
+
+def time_merge_delay(settings: Settings, engine: Engine, samples: int) -> dict[str, float]:
+    """From an append's commit to its entry being in the tree (0 on SQLite: direct)."""
+    sessions = make_session_factory(engine)
+    delays = []
+    for number in range(samples):
+        with sessions() as session:
+            size_before, _ = service.tree_head(session)
+            session.rollback()
+            with session.begin():
+                service.append(session, settings, make_event(number))
+            committed = time.perf_counter()
+            while service.tree_head(session)[0] <= size_before:
+                session.rollback()
+                time.sleep(0.0005)
+            delays.append((time.perf_counter() - committed) * 1000)
+            session.rollback()
+        time.sleep(0.02)  # one at a time: each commit is a sequencer's first
+    delays.sort()
+    return {"samples": samples, "p50_ms": delays[len(delays) // 2],
+            "p99_ms": delays[int(len(delays) * 0.99)], "max_ms": delays[-1]}
 
 
 def _clients(url: str, data_dir: str, threads: int, per_thread: int, first: int,
@@ -125,6 +153,7 @@ def _clients(url: str, data_dir: str, threads: int, per_thread: int, first: int,
         worker.start()
     for worker in workers:
         worker.join()
+    service.integrate(engine, settings)  # the clock stops when every entry is in the tree
     engine.dispose()
     done.put(sum(queued))
 
@@ -181,17 +210,25 @@ def time_append_many(settings: Settings, engine: Engine, count: int, per_transac
         events = [make_event(n) for n in range(first, min(first + per_transaction, count))]
         with sessions() as session, session.begin():
             service.append_many(session, settings, events)
+    service.integrate(engine, settings)
     return count / (time.perf_counter() - started)
 
 
-def commit_floor(engine: Engine, count: int) -> float:
-    """Commits per second of a one-row insert: what the disk allows any transaction."""
+def commit_floor(engine: Engine, count: int, session: bool = False) -> float:
+    """Commits per second of a one-row insert: what the database allows any transaction,
+    through a bare connection or (``session``) a session, as the service's transactions."""
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE bench_commit_floor (x INTEGER)"))
+    insert = text("INSERT INTO bench_commit_floor VALUES (1)")
+    sessions = make_session_factory(engine)
     started = time.perf_counter()
     for _ in range(count):
+        if session:
+            with sessions() as in_session, in_session.begin():
+                in_session.execute(insert)
+            continue
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO bench_commit_floor VALUES (1)"))
+            connection.execute(insert)
     rate = count / (time.perf_counter() - started)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE bench_commit_floor"))
@@ -209,6 +246,7 @@ def fill(settings: Settings, engine: Engine, target: int, batch: int = 10_000) -
         with sessions() as session, session.begin():
             events = [make_event(n) for n in range(done, done + step)]
             service.append_many(session, settings, events)
+        service.integrate(engine, settings)  # PostgreSQL: into the tree before the next batch
         done += step
         print(f"  filled {done:,}", end="\r", file=sys.stderr, flush=True)
     print(file=sys.stderr)
@@ -230,9 +268,11 @@ def time_inclusion_proofs(engine: Engine, samples: int) -> dict[str, float]:
 
 
 def time_verify(settings: Settings, engine: Engine) -> dict[str, Any]:
-    snapshot = engine.execution_options(isolation_level="SERIALIZABLE")
-    with make_session_factory(snapshot)() as session, session.begin():
+    with make_session_factory(engine)() as session, session.begin():
         service.checkpoint(session, settings)
+    # One snapshot, as `caldicott ledger verify` takes.
+    level = "SERIALIZABLE" if engine.dialect.name == "sqlite" else "REPEATABLE READ"
+    snapshot = engine.execution_options(isolation_level=level)
     with make_session_factory(snapshot)() as session, session.begin():
         started = time.perf_counter()
         report = verify(session, settings)
@@ -244,8 +284,10 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
     print(f"{backend}: appends", file=sys.stderr)
     load_at_start = list(os.getloadavg())
     with database(backend, args.postgres_url, folder) as (settings, engine):
-        floor = commit_floor(engine, min(args.appends, 1000))
+        floor = commit_floor(engine, min(args.appends, 2000))
+        session_floor = commit_floor(engine, min(args.appends, 2000), session=True)
         single = time_appends(settings, engine, args.appends, 1)
+        merge_delay = time_merge_delay(settings, engine, args.proofs // 5)
         print(f"{backend}: {args.clients} concurrent clients", file=sys.stderr)
         per_client = max(args.appends * 2 // args.clients, 1)
         concurrent_floor = time_concurrent_appends(settings, engine, args.clients,
@@ -261,7 +303,9 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
         verified = time_verify(settings, engine)
     return {"load_average_at_start": load_at_start, "load_average_at_end": list(os.getloadavg()),
             "commit_floor_per_second_one_row_insert": floor,
+            "session_commit_floor_per_second_one_row_insert": session_floor,
             "appends_per_second_one_per_transaction": single,
+            "merge_delay_commit_to_tree": merge_delay,
             "concurrent_commit_floor_one_row_insert": concurrent_floor,
             "concurrent_one_per_transaction": concurrent,
             "appends_per_second_100_per_transaction": batched,
