@@ -290,17 +290,21 @@ class _Sequencer:
     them.
     """
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine, self.settings = engine, settings
-        self.lock = threading.Lock()  # guards ``thread``
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lock = threading.Lock()  # guards ``owed`` and ``thread``
         self.rounds = threading.Lock()  # held while a round runs
         self.wanted = threading.Event()  # a commit since the last round began
+        # The engine a round is owed for, held only until that round: the registry is
+        # keyed weakly by engine, and holding it for good would keep every engine alive.
+        self.owed: Engine | None = None
         self.stopped = False
         self.thread: threading.Thread | None = None
 
-    def nudge(self) -> None:
-        self.wanted.set()
+    def nudge(self, engine: Engine) -> None:
         with self.lock:
+            self.owed = engine
+            self.wanted.set()
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, daemon=True,
                                                name="ledger-sequencer")
@@ -318,11 +322,13 @@ class _Sequencer:
 
     def _round(self) -> None:
         with self.rounds:
-            if self.stopped or not self.wanted.is_set():
+            with self.lock:
+                engine, self.owed = self.owed, None
+                self.wanted.clear()
+            if self.stopped or engine is None:
                 return
-            self.wanted.clear()
             try:
-                integrate(self.engine, self.settings)
+                integrate(engine, self.settings)
             except Exception:  # the entries are committed in the queue: the next round takes them
                 log.exception("ledger integration round failed; entries stay queued")
 
@@ -346,7 +352,7 @@ def _sequencer(engine: Engine, settings: Settings) -> _Sequencer:
     with _SEQUENCERS_LOCK:
         sequencer = _SEQUENCERS.get(engine)
         if sequencer is None:
-            sequencer = _SEQUENCERS[engine] = _Sequencer(engine, settings)
+            sequencer = _SEQUENCERS[engine] = _Sequencer(settings)
         return sequencer
 
 
@@ -393,7 +399,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
         return
     engine, settings = session.info.pop(_QUEUED)
     if session.info.pop(_COMMITTED, False):
-        _sequencer(engine, settings).nudge()
+        _sequencer(engine, settings).nudge(engine)
 
 
 def tree_head(session: Session) -> tuple[int, bytes]:
