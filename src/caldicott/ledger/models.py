@@ -85,9 +85,9 @@ class LedgerCheckpoint(Base):
 class LedgerQueue(Base):
     """An entry committed with its change but not yet in the tree (no index yet).
 
-    Written by an append whose transaction found the head locked by another
-    appender; an integration round, shortly after the commit, gives it the next
-    index and moves it into ``ledger_entry`` and ``ledger_detail``. Its hash and
+    Written by every append on PostgreSQL, in the caller's transaction; an
+    integration round, milliseconds after the commit, gives it the next index and
+    moves it into ``ledger_entry`` and ``ledger_detail``. Its hash and
     content are fixed when it is queued; the seal (HMAC of the leaf hash under
     the log's seal key) stops a row forged in the database from being integrated.
     ``seq`` orders the queue: an entry queued after another committed is

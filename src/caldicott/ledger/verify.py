@@ -9,11 +9,11 @@ the stored one (proofs are served from those). At the end the head, every stored
 signed checkpoint and, when given, an auditor's saved checkpoint are checked, the
 last with an RFC 9162 consistency proof: the log only grew since.
 
-Entries committed but not yet integrated (``ledger_queue``, PostgreSQL under
-concurrent appends) are checked too: each must hash to its leaf hash, carry a
-valid queue seal and match its details; they are counted in ``queued``, and
-the next integration round (any append, ``caldicott ledger checkpoint``) puts them in
-the tree.
+Entries committed but not yet integrated (``ledger_queue``, PostgreSQL) are
+checked too: each must hash to its leaf hash, carry a valid queue seal and
+match its details; they are counted in ``queued``, and the next integration
+round (the sequencer's after any commit, the service's at start-up,
+``caldicott ledger checkpoint``) puts them in the tree.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the route owns the transaction (``session.begin()``).
 
     Each transaction checks a pooled connection out and hands it back at its end,
-    so a request never holds two: the ledger's integration round, run after a
-    commit, takes its own from the pool.
+    so a request never holds more than one; the ledger's sequencer thread takes
+    its own from the pool for its integration rounds.
     """
     with request.app.state.sessions() as session:
         yield session
