@@ -294,6 +294,17 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
                                                    args.processes, per_client, floor=True)
         concurrent = time_concurrent_appends(settings, engine, args.clients, args.processes,
                                              per_client)
+        print(f"{backend}: by number of concurrent clients", file=sys.stderr)
+        sweep = []
+        for clients in (1, 2, 4, 8, 16, 32, 64):
+            processes = min(clients, args.processes)
+            each = max(args.appends * 2 // clients, 1)
+            floor_at = time_concurrent_appends(settings, engine, clients, processes, each,
+                                               floor=True)
+            appends_at = time_concurrent_appends(settings, engine, clients, processes, each)
+            sweep.append({"clients": clients, "processes": processes,
+                          "commit_floor_per_second": floor_at["commits_per_second"],
+                          "appends_per_second": appends_at["appends_per_second"]})
         batched = time_appends(settings, engine, args.appends * 2, 100)
         many = time_append_many(settings, engine, args.appends * 4, 100)
         print(f"{backend}: filling to {args.size:,}", file=sys.stderr)
@@ -308,6 +319,7 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
             "merge_delay_commit_to_tree": merge_delay,
             "concurrent_commit_floor_one_row_insert": concurrent_floor,
             "concurrent_one_per_transaction": concurrent,
+            "by_concurrent_clients": sweep,
             "appends_per_second_100_per_transaction": batched,
             "appends_per_second_append_many_100_per_transaction": many,
             "fill_entries_per_second_10000_per_transaction": bulk,
