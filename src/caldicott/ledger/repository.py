@@ -102,6 +102,13 @@ WHERE id = 1"""
 QueuedRow = tuple[int, bytes, bytes, bytes | None, bytes]  # seq, entry, leaf, detail, seal
 
 
+def queued_row(row: Any) -> QueuedRow:
+    """A ``ledger_queue`` row as plain Python values (drivers hand back memoryviews)."""
+    seq, entry, leaf, detail, stamp = row
+    return (int(seq), bytes(entry), bytes(leaf), None if detail is None else bytes(detail),
+            bytes(stamp))
+
+
 def dbapi(session: Session) -> tuple[str, Any]:
     """The session's dialect name and its DBAPI connection, in the session's transaction."""
     connection = session.connection()
@@ -148,8 +155,7 @@ def pg_lock_and_queued(raw: Any, limit: int, lock_timeout: str | None = None) ->
         queued = raw.cursor(binary=True)
         queued.execute(_PG_QUEUED, (limit,))
     row = lock.fetchone()
-    rows = [(int(q), bytes(e), bytes(h), None if d is None else bytes(d), bytes(s))
-            for q, e, h, d, s in queued.fetchall()]
+    rows = [queued_row(row) for row in queued.fetchall()]
     lock.close()
     queued.close()
     if row is None:
@@ -162,8 +168,7 @@ def pg_queued(raw: Any, limit: int) -> list[QueuedRow]:
     """The oldest queued entries (read after the head lock is held)."""
     with raw.cursor(binary=True) as cursor:
         cursor.execute(_PG_QUEUED, (limit,))
-        return [(int(q), bytes(e), bytes(h), None if d is None else bytes(d), bytes(s))
-                for q, e, h, d, s in cursor.fetchall()]
+        return [queued_row(row) for row in cursor.fetchall()]
 
 
 def pg_queue(raw: Any, rows: Sequence[tuple[bytes, bytes, bytes | None, bytes]]) -> None:

@@ -169,11 +169,9 @@ def _walk(session: Session, settings: Settings, compact: CompactRange, wanted: s
 
 def _check_queue(session: Session, settings: Settings, report: VerifyReport) -> None:
     key = seal_key(settings)
-    for seq, entry, leaf, detail, stamp in repository.stream_queue(session):
+    for row in repository.stream_queue(session):
         report.queued += 1
-        problem = queued_row_problem(key, (int(seq), bytes(entry), bytes(leaf),
-                                           None if detail is None else bytes(detail),
-                                           bytes(stamp)))
+        problem = queued_row_problem(key, repository.queued_row(row))
         if problem is not None:
             report.fail(None, problem)
 
