@@ -83,7 +83,7 @@ def build(settings: Settings, people: int) -> dict[str, Any]:
     engine = make_engine(settings)
     upgrade(settings, engine)
     started = time.perf_counter()
-    world = build_world(engine)
+    world = build_world(engine, settings)
     figures: dict[str, Any] = {"world_seconds": round(time.perf_counter() - started, 1)}
     with unit_of_work(engine) as session:
         already = bool(load_records(session, [next(iter(generate_people(1, SEED))).nhs_number]))

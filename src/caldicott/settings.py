@@ -49,10 +49,18 @@ class Settings(BaseSettings):
         "suspended agreement (0: only at start-up and by `caldicott trace-request process`)"
     )
 
+    replay_history: bool = Field(
+        False, description="Let requests carry a request_date, to replay history (the demo's "
+        "scenario); a live service judges every request as of the day it receives it"
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("CALDICOTT_SECRET_KEY must be set in production")
+        if self.environment == "production" and self.replay_history:
+            raise ValueError("CALDICOTT_REPLAY_HISTORY is for replaying history, never in "
+                             "production")
         return self
 
     @cached_property

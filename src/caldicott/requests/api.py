@@ -16,15 +16,22 @@ from caldicott.access.core.policy import can
 from caldicott.access.core.roles import Action
 from caldicott.access.deps import CurrentUser, ensure
 from caldicott.errors import Conflict, NotFound, Unprocessable
-from caldicott.requests import batch_io, repository, service, views, worker
-from caldicott.requests.core.states import STATUSES
+from caldicott.requests import batch_io, repository, service, tracing, views, worker
+from caldicott.requests.core.states import (
+    REQUESTER_STATUSES,
+    STATUSES,
+    RequesterStatus,
+    internal_statuses,
+)
 from caldicott.requests.schemas import (
     CATEGORIES,
     BatchOut,
+    PublicInterestIn,
     ReviewIn,
     TraceRequestIn,
     TraceRequestOut,
     TraceRequestPage,
+    ValidateIn,
 )
 from caldicott.service.deps import SessionDep, SettingsDep
 from caldicott.settings import Settings
@@ -85,7 +92,10 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 def submit(item: TraceRequestIn, principal: CurrentUser, session: SessionDep,
            settings: SettingsDep, response: Response,
            idempotency_key: IdempotencyKey = None) -> TraceRequestOut:
-    """Submit one tracing request; it is decided and traced before this returns."""
+    """Submit one tracing request. Its procedure and agreement are checked before this
+    returns; a tracer validates it, a reviewer applies the public-interest test, and only
+    then is anyone looked for. You see received, under consideration, refused (with the
+    reasons), released, or closed with nothing released — never the trace itself."""
     try:
         with session.begin():
             repository.begin_write(session)
@@ -158,7 +168,10 @@ def _receive_batch(request: Request, principal: CurrentUser, settings: SettingsD
 @router.get("", response_model=TraceRequestPage, responses=_ERRORS)
 def list_requests(
     principal: CurrentUser, session: SessionDep,
-    status: Annotated[Literal[STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
+    status: Annotated[Literal[STATUSES + REQUESTER_STATUSES] | None,  # type: ignore[valid-type]
+                      Query(description="A requester filters by what they may see (received, "
+                            "under_consideration, refused, released, person_deceased, closed)"
+                      )] = None,
     batch_id: Annotated[str | None, Query(max_length=40, pattern=r"^[0-9a-f]+$")] = None,
     category: Annotated[Literal[CATEGORIES] | None, Query()] = None,  # type: ignore[valid-type]
     organisation: Annotated[str | None, Query(max_length=16,
@@ -180,10 +193,25 @@ def list_requests(
                 raise NotFound(f"no requests of {organisation} that you may see")
             org_id = principal.organisation_id
         total, rows = repository.search(session, repository.ListFilter(
-            organisation_id=org_id, status=status, batch_id=batch_id, category=category,
-            received_from=request_date_from, received_to=request_date_to, limit=limit,
-            offset=offset))
+            organisation_id=org_id, statuses=_statuses(principal, status), batch_id=batch_id,
+            category=category, received_from=request_date_from,
+            received_to=request_date_to, limit=limit, offset=offset))
         return TraceRequestPage(total=total, items=views.render(session, principal, rows))
+
+
+def _statuses(principal: CurrentUser, status: str | None) -> tuple[str, ...]:
+    """A requester's filter covers the statuses they may see, and only those: filtering
+    by ``no_trace`` would otherwise tell them what their status field hides."""
+    if status is None:
+        return ()
+    if views.is_staff(principal):
+        if status in STATUSES:
+            return (status,)
+        return internal_statuses(RequesterStatus(status))
+    if status not in REQUESTER_STATUSES:
+        raise Unprocessable(f"status {status!r}: filter by one of "
+                            f"{', '.join(REQUESTER_STATUSES)}")
+    return internal_statuses(RequesterStatus(status))
 
 
 @router.get("/{request_id}", response_model=TraceRequestOut, responses=_ERRORS)
@@ -195,32 +223,74 @@ def get_request(request_id: RequestId, principal: CurrentUser, session: SessionD
         return views.render(session, principal, [row])[0]
 
 
+def _advance_and_trace(session: SessionDep, settings: SettingsDep, request_id: int) -> None:
+    """After a step that approves a request for tracing, trace it in the same transaction
+    (a savepoint: with no trained model yet, it waits for the worker)."""
+    row = repository.get(session, request_id)
+    if row is not None and row.status == "approved_for_trace":
+        worker.trace_in(session, settings, request_id)
+
+
+@router.post("/{request_id}/validate", response_model=TraceRequestOut, responses=_ERRORS)
+def validate_request(request_id: RequestId, body: ValidateIn, principal: CurrentUser,
+                     session: SessionDep, settings: SettingsDep) -> TraceRequestOut:
+    """A tracer checks the procedure before anyone is looked for: accept, or reject with
+    reason codes (missing countersignature, unauthorised signatory, subject
+    under-identified, no offence given...)."""
+    ensure(can(principal, Action.VALIDATE_REQUEST))
+    with session.begin():
+        repository.begin_write(session)
+        row = views.visible(session, principal, request_id)
+        service.validate(session, settings, principal, request_id, body.decision == "accept",
+                         list(body.reasons), body.note)
+        _advance_and_trace(session, settings, request_id)
+        return views.render(session, principal, [row])[0]
+
+
+@router.post("/{request_id}/public-interest", response_model=TraceRequestOut,
+             responses=_ERRORS)
+def decide_public_interest(request_id: RequestId, body: PublicInterestIn,
+                           principal: CurrentUser, session: SessionDep,
+                           settings: SettingsDep) -> TraceRequestOut:
+    """A reviewer records the public-interest decision (gateway, seriousness, necessity,
+    proportionality, harm to trust, vulnerability, whether the patient is told, their
+    name and grade) before the trace; its hash goes into the ledger."""
+    ensure(can(principal, Action.REVIEW_RELEASE))
+    with session.begin():
+        repository.begin_write(session)
+        row = views.visible(session, principal, request_id)
+        service.record_public_interest(session, settings, principal, request_id, body)
+        _advance_and_trace(session, settings, request_id)
+        return views.render(session, principal, [row])[0]
+
+
 @router.post("/{request_id}/review", response_model=TraceRequestOut, responses=_ERRORS)
 def review_request(request_id: RequestId, body: ReviewIn, principal: CurrentUser,
                    session: SessionDep, settings: SettingsDep) -> TraceRequestOut:
-    """A reviewer approves (releasing the minimal Patient) or refuses, with a reason.
-
-    Nobody approves a release they requested or traced.
-    """
+    """A reviewer decides a traced request: approve (the allowed fields, or first a less
+    intrusive outcome: forward a letter, contact through the GP, confirm presence only),
+    refuse, or confirm that the trace found nobody. Nobody approves a release they
+    requested or ever traced; a version asking for two reviewers needs two."""
     ensure(can(principal, Action.REVIEW_RELEASE))
     with session.begin():
         repository.begin_write(session)
         views.visible(session, principal, request_id)
-        row = service.review(session, settings, principal, request_id,
-                             body.decision == "approve", body.reason)
+        row = tracing.review(session, settings, principal, request_id, body.decision,
+                             body.reason, body.disclosure)
         return views.render(session, principal, [row])[0]
 
 
 @router.post("/{request_id}/trace", response_model=TraceRequestOut, responses=_ERRORS)
 def retrace_request(request_id: RequestId, principal: CurrentUser, session: SessionDep,
                     settings: SettingsDep) -> TraceRequestOut:
-    """A tracer runs the trace again (a request awaiting review, or one still pending)."""
+    """A tracer runs the trace (a request approved for tracing) or runs it again (one
+    awaiting review); whoever traces may not then approve the release."""
     ensure(can(principal, Action.RUN_TRACE))
     with session.begin():
         repository.begin_write(session)
         row = views.visible(session, principal, request_id)
-        if row.status not in ("permitted", "awaiting_review"):
-            raise Conflict(f"trace request {request_id} is {row.status}; only a permitted "
-                           "request or one awaiting review can be traced")
-        service.trace_step(session, settings, request_id, tracer=principal)
+        if row.status not in ("approved_for_trace", "awaiting_review"):
+            raise Conflict(f"trace request {request_id} is {row.status}; only a request "
+                           "approved for tracing or awaiting review can be traced")
+        tracing.trace_step(session, settings, request_id, tracer=principal)
         return views.render(session, principal, [row])[0]

@@ -50,7 +50,7 @@ def event(settings: Settings, kind: str, row: TraceRequestRow, agent: Agent, *,
         subjects = (pseudonymise(settings.secret_key, "nhs_number", row.matched_nhs_number),)
     return AuditEvent(
         type=kind, action=action, outcome=outcome, recorded=utcnow(),  # type: ignore[arg-type]
-        agent=agent, what=f"trace-request/{row.id}", purpose=row.category,
+        agent=agent, what=f"trace-request/{row.id}", purpose=row.purpose,
         agreement=row.agreement, agreement_version=row.decided_version,
         subjects=subjects, details=dict(details or {}))
 

@@ -52,7 +52,18 @@ def from_json(body: bytes) -> list[TraceRequestIn]:
 def _csv_row(row: dict[str | None, Any]) -> dict[str, Any]:
     if None in row:
         raise ValueError("more values than column names")
-    out: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if not key or value in (None, ""):
+            continue
+        if "." in key:  # suspected_offence.statute -> {"suspected_offence": {"statute": ...}}
+            outer, inner = key.split(".", 1)
+            out.setdefault(outer, {})[inner] = value
+        else:
+            out[key] = value
+    for listed in ("alternatives_tried",):
+        if listed in out:
+            out[listed] = [v.strip() for v in str(out[listed]).split(";") if v.strip()]
     if "requested_fields" in out:
         out["requested_fields"] = [f.strip() for f in str(out["requested_fields"])
                                    .replace("|", ";").split(";") if f.strip()]
@@ -62,7 +73,9 @@ def _csv_row(row: dict[str | None, Any]) -> dict[str, Any]:
 def from_csv(body: bytes) -> list[TraceRequestIn]:
     """A CSV with one request per row; columns are the JSON field names.
 
-    ``requested_fields`` holds names separated by ``;``. Row numbers in errors
+    ``requested_fields`` (and ``alternatives_tried``) hold values separated by ``;``; a
+    nested field is a dotted column (``suspected_offence.statute``,
+    ``suspected_offence.section``); convictions need JSON. Row numbers in errors
     count the header as row 1.
     """
     try:

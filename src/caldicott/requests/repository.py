@@ -16,7 +16,13 @@ from caldicott.agreements.models import AgreementDecisionRow
 from caldicott.orgs.models import OrganisationRow
 from caldicott.register.models import PatientRow
 from caldicott.requests.core.states import Status, is_closed, sources_of
-from caldicott.requests.models import TraceReleaseRow, TraceRequestRow
+from caldicott.requests.models import (
+    PublicInterestRow,
+    TraceReleaseRow,
+    TraceRequestRow,
+    TraceReviewRow,
+    TraceRunRow,
+)
 
 
 def begin_write(session: Session) -> None:
@@ -130,7 +136,7 @@ def is_restricted(session: Session, nhs_number: str) -> bool:
 @dataclass(frozen=True)
 class ListFilter:
     organisation_id: int | None = None
-    status: str | None = None
+    statuses: tuple[str, ...] = ()
     batch_id: str | None = None
     category: str | None = None
     received_from: dt.date | None = None
@@ -144,8 +150,8 @@ def search(session: Session, wanted: ListFilter) -> tuple[int, list[TraceRequest
     conditions: list[Any] = []
     if wanted.organisation_id is not None:
         conditions.append(TraceRequestRow.organisation_id == wanted.organisation_id)
-    if wanted.status is not None:
-        conditions.append(TraceRequestRow.status == wanted.status)
+    if wanted.statuses:
+        conditions.append(TraceRequestRow.status.in_(wanted.statuses))
     if wanted.batch_id is not None:
         conditions.append(TraceRequestRow.batch_id == wanted.batch_id)
     if wanted.category is not None:
@@ -182,3 +188,71 @@ def count_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(TraceRequestRow.status, func.count())
                            .group_by(TraceRequestRow.status))
     return {str(s): int(n) for s, n in rows}
+
+
+def batch_rows(session: Session, batch_id: str) -> list[TraceRequestRow]:
+    return list(session.scalars(select(TraceRequestRow).where(
+        TraceRequestRow.batch_id == batch_id).order_by(TraceRequestRow.id)))
+
+
+def organisation_kind(session: Session, organisation_id: int) -> str:
+    kind = session.scalar(select(OrganisationRow.kind).where(
+        OrganisationRow.id == organisation_id))
+    return str(kind or "")
+
+
+def add_run(session: Session, row: TraceRunRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def tracers_of(session: Session, request_id: int) -> set[int]:
+    """Everyone who ever traced the request (separation of duties reaches back)."""
+    return {int(u) for u in session.scalars(select(TraceRunRow.traced_by).where(
+        TraceRunRow.request_id == request_id, TraceRunRow.traced_by.is_not(None)))}
+
+
+def runs_of(session: Session, request_id: int) -> list[TraceRunRow]:
+    return list(session.scalars(select(TraceRunRow).where(TraceRunRow.request_id == request_id)
+                                .order_by(TraceRunRow.id)))
+
+
+def add_review(session: Session, request_id: int, reviewer_id: int, decision: str,
+               disclosure: str | None, reason: str, at: dt.datetime) -> None:
+    session.add(TraceReviewRow(request_id=request_id, reviewer_id=reviewer_id,
+                               decision=decision, disclosure_kind=disclosure, reason=reason,
+                               reviewed_at=at))
+    session.flush()
+
+
+def reviews_of(session: Session, request_ids: Sequence[int]) -> dict[int, list[TraceReviewRow]]:
+    found: dict[int, list[TraceReviewRow]] = {}
+    if request_ids:
+        for review in session.scalars(select(TraceReviewRow).where(
+                TraceReviewRow.request_id.in_(request_ids)).order_by(TraceReviewRow.id)):
+            found.setdefault(review.request_id, []).append(review)
+    return found
+
+
+def approvals_since(session: Session, request_id: int,
+                    traced_at: dt.datetime | None) -> list[TraceReviewRow]:
+    """Approvals given since the latest trace (a re-trace starts the count again)."""
+    query = select(TraceReviewRow).where(TraceReviewRow.request_id == request_id,
+                                         TraceReviewRow.decision == "approve")
+    if traced_at is not None:
+        query = query.where(TraceReviewRow.reviewed_at >= traced_at)
+    return list(session.scalars(query.order_by(TraceReviewRow.id)))
+
+
+def add_public_interest(session: Session, row: PublicInterestRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def public_interest_of(session: Session, request_id: int) -> PublicInterestRow | None:
+    return session.get(PublicInterestRow, request_id)
+
+
+def public_interest_records(session: Session) -> list[PublicInterestRow]:
+    return list(session.scalars(select(PublicInterestRow).order_by(
+        PublicInterestRow.request_id)))

@@ -1,7 +1,12 @@
-"""Use cases of the trace-request lifecycle. Services never commit: the edge owns the transaction.
+"""Use cases of the trace-request lifecycle, up to the trace. Services never commit.
 
-Each step (:func:`submit`, :func:`decide_step`, :func:`trace_step`,
-:func:`review`) runs in one transaction with its ledger entry, and moves the
+The National Back Office's order: receive, check the procedure and the
+agreement (:func:`submit`, :func:`intake_step`), a tracer validates
+(:func:`validate`), a reviewer records the public-interest decision
+(:func:`record_public_interest`) — all before any patient data is touched —
+then the trace, the release check and the review (:mod:`caldicott.requests.tracing`).
+
+Each step runs in one transaction with its ledger entries and moves the
 request with a conditional update: a step replayed after a crash, or raced by
 another worker, either does the work once or finds it done (:class:`StepLost`).
 """
@@ -13,41 +18,32 @@ import hashlib
 import json
 import logging
 import uuid
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caldicott.access.core.policy import may_review
+from caldicott.access.core.policy import can
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role
 from caldicott.access.deps import ensure
-from caldicott.agreements.core import (
-    Agreement,
-    Approval,
-    Channel,
-    Decision,
-    Outcome,
-    PackSet,
-    TraceRequest,
-    decide,
-    load_packs,
-)
+from caldicott.agreements import service as agreements
+from caldicott.agreements.core import Agreement, AgreementVersion, Channel, Decision, Outcome
+from caldicott.agreements.core import TraceRequest as PolicyRequest
+from caldicott.agreements.core import decide
 from caldicott.agreements.service import record_decision
 from caldicott.errors import CaldicottError, Conflict, Unprocessable
 from caldicott.matching import service as matching
-from caldicott.register.repository import load_records
 from caldicott.requests import audit, repository
-from caldicott.requests.core.release import release_resource, tells_something_new
+from caldicott.requests.core import procedure
+from caldicott.requests.core.convictions import qualifying_sentence_months
 from caldicott.requests.core.states import Status
-from caldicott.requests.models import TraceReleaseRow, TraceRequestRow
-from caldicott.requests.schemas import TraceRequestIn
+from caldicott.requests.models import PublicInterestRow, TraceRequestRow
+from caldicott.requests.schemas import PublicInterestIn, TraceRequestIn
 from caldicott.settings import Settings
 
 log = logging.getLogger(__name__)
-_TRACE_OUTCOME = {"traced": Status.AWAITING_REVIEW, "no_trace": Status.NO_TRACE,
-                  "too_many_matches": Status.TOO_MANY_MATCHES}
+#: Requesters whose requests serve enforcement: a restricted patient releases them nothing.
+ENFORCEMENT_KINDS = frozenset({"home_office", "police", "nca"})
 
 
 class StepLost(CaldicottError):
@@ -58,23 +54,11 @@ class StepLost(CaldicottError):
     pds_code = "CONFLICT"
 
 
-def packs_for(settings: Settings) -> PackSet:
-    """The shipped agreement packs plus any in ``<data_dir>/agreements`` (reloaded on change)."""
-    folder = Path(settings.data_dir) / "agreements"
-    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*.toml"))
-                  ) if folder.is_dir() else ()
-    return _load(str(folder), stamp)
-
-
-@lru_cache(maxsize=8)
-def _load(folder: str, stamp: tuple[tuple[str, int], ...]) -> PackSet:
-    return load_packs(folder) if stamp else load_packs()
-
-
-def agreement_for(settings: Settings, name: str) -> Agreement:
-    found = packs_for(settings).agreements.get(name)
+def agreement_named(session: Session, settings: Settings, name: str) -> Agreement:
+    """The agreement a stored request was received under (only agreements in force)."""
+    found = agreements.packs_in_force(session, settings).agreements.get(name)
     if found is None or Channel.TRACE not in found.channels:
-        raise Unprocessable(f"no tracing agreement {name!r}")
+        raise Unprocessable(f"the tracing agreement {name!r} is no longer in force")
     return found
 
 
@@ -83,42 +67,86 @@ def fingerprint(item: TraceRequestIn) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _new_row(principal: Principal, item: TraceRequestIn, today: dt.date,
+def receiving_day(settings: Settings, item: TraceRequestIn, today: dt.date | None) -> dt.date:
+    """The day a request is judged as of: the day caldicott receives it.
+
+    Only a replay of history (``settings.replay_history``: the demo's scenario)
+    may give another date; a live service refuses one rather than let a
+    requester choose the agreement version by back-dating.
+    """
+    today = today or dt.date.today()
+    if item.request_date is None:
+        return today
+    if not settings.replay_history:
+        raise Unprocessable("request_date cannot be set: a request is judged as of the day "
+                            "caldicott receives it (only a replay of history may set a date)")
+    if item.request_date > today:
+        raise Unprocessable(f"request_date {item.request_date.isoformat()} is in the future")
+    return item.request_date
+
+
+def _facts(item: TraceRequestIn) -> dict[str, Any]:
+    keep = ("birth_date_partial", "birth_date_from", "birth_date_to", "aliases",
+            "previous_names", "nationality", "home_office_reference", "suspected_offence",
+            "convictions", "deportation_stage", "deportation_stage_date", "risk_to_public",
+            "court_order", "date_of_last_contact", "alternatives_tried")
+    dumped: dict[str, Any] = item.model_dump(mode="json", include=set(keep))
+    return dumped
+
+
+def _new_row(principal: Principal, item: TraceRequestIn, day: dt.date, agreement: str,
              key: str | None, batch_id: str | None) -> TraceRequestRow:
-    request_date = item.request_date or today
-    if request_date > today:
-        raise Unprocessable(f"request_date {request_date.isoformat()} is in the future")
-    if item.birth_date > request_date:
-        raise Unprocessable("birth_date is after the request's date")
-    matching.check_request(item.given_name, item.family_name, item.birth_date, item.postcode,
-                           item.sex, today=request_date)
+    if item.birth_date is not None:
+        matching.check_request(item.given_name, item.family_name, item.birth_date,
+                               item.postcode, item.sex, today=day)
+    if item.birth_date_from and item.birth_date_to and item.birth_date_from > item.birth_date_to:
+        raise Unprocessable("birth_date_from is after birth_date_to")
+    qualifying = qualifying_sentence_months(item.convictions)
     return TraceRequestRow(
         organisation_id=principal.organisation_id, requested_by=principal.user_id,
         idempotency_key=key, fingerprint=fingerprint(item), batch_id=batch_id,
-        request_date=request_date, agreement=item.agreement, given_name=item.given_name,
+        request_date=day, agreement=agreement, given_name=item.given_name,
         family_name=item.family_name, birth_date=item.birth_date, sex=item.sex,
         postcode=item.postcode, address_line=item.address_line, purpose=item.purpose,
         category=item.category, case_reference=item.case_reference,
-        justification=item.justification,
-        custodial_sentence_months=item.custodial_sentence_months,
-        risk_to_public=item.risk_to_public, deportation_considered=item.deportation_considered,
+        justification=item.justification, custodial_sentence_months=qualifying,
+        risk_to_public=item.risk_to_public is not None,
+        deportation_considered=item.deportation_stage != "none",
         alternatives_exhausted=item.alternatives_exhausted,
-        requested_fields=sorted(set(item.requested_fields)), status=Status.RECEIVED.value)
+        requested_fields=sorted(set(item.requested_fields)),
+        requesting_officer=item.requesting_officer,
+        countersigning_officer=item.countersigning_officer, urgency=item.urgency,
+        subject_vulnerable=item.subject_vulnerable or item.category == "vulnerable_person",
+        facts=_facts(item), status=Status.RECEIVED.value)
+
+
+def _agreement_for(session: Session, settings: Settings, principal: Principal,
+                   day: dt.date) -> Agreement:
+    return agreements.agreement_for_request(
+        session, settings, Channel.TRACE, principal.organisation_kind,
+        principal.organisation_code, day)
 
 
 def _received(settings: Settings, principal: Principal,
               rows: list[TraceRequestRow]) -> list[audit.AuditEvent]:
     agent = audit.agent_of(principal, Role.REQUESTING_OFFICER.value)
     return [audit.event(settings, "trace-request-received", r, agent, action="C",
-                        details={"status": "received", "in_batch": r.batch_id is not None})
+                        details={"status": "received", "in_batch": r.batch_id is not None,
+                                 "urgency": r.urgency})
             for r in rows]
+
+
+def ensure_can_submit(principal: Principal) -> None:
+    ensure(can(principal, Action.SUBMIT_REQUEST, principal.organisation_id))
 
 
 def submit(session: Session, settings: Settings, principal: Principal, item: TraceRequestIn,
            key: str | None = None, today: dt.date | None = None) -> tuple[TraceRequestRow, bool]:
     """Receive one request (or find the one an earlier try with the same key made).
 
-    Returns the row and whether it is new. The same ``key`` with a different
+    The agreement follows from the channel, the requester's organisation and
+    the day: a body that is not a party to an agreement in force is refused.
+    Returns the row and whether it is new; the same ``key`` with a different
     body is a :class:`Conflict`.
 
     Example:
@@ -133,39 +161,12 @@ def submit(session: Session, settings: Settings, principal: Principal, item: Tra
             if existing.fingerprint != fingerprint(item):
                 raise Conflict("this Idempotency-Key was used for a different request")
             return existing, False
-    agreement_for(settings, item.agreement)
-    row = _new_row(principal, item, today or dt.date.today(), key, None)
+    day = receiving_day(settings, item, today)
+    agreement = _agreement_for(session, settings, principal, day)
+    row = _new_row(principal, item, day, agreement.id, key, None)
     repository.add_all(session, [row])
     audit.record(session, settings, _received(settings, principal, [row]))
     return row, True
-
-
-def process_received(session: Session, settings: Settings, request_id: int) -> None:
-    """Decide and trace a request just received, in the transaction that received it.
-
-    The steps are those :mod:`caldicott.requests.worker` runs one transaction
-    each; here they share the receiving transaction (one commit, and the ledger
-    entries appended together at the end), each in a savepoint: a step that
-    cannot run yet (no trained model, say) is undone with its entries, and the
-    request stays where the step before left it, for the worker to finish.
-    """
-    with audit.held(session, settings) as events:
-        for step in (decide_step, trace_step):
-            kept = len(events)
-            try:
-                with session.begin_nested():
-                    step(session, settings, request_id)
-            except CaldicottError as error:
-                del events[kept:]
-                session.expire_all()  # loaded rows may show what the savepoint undid
-                log.warning("trace request %s left pending: %s", request_id, error.diagnostics)
-                return
-
-
-def ensure_can_submit(principal: Principal) -> None:
-    from caldicott.access.core.policy import can
-
-    ensure(can(principal, Action.SUBMIT_REQUEST, principal.organisation_id))
 
 
 def submit_batch(session: Session, settings: Settings, principal: Principal,
@@ -173,24 +174,25 @@ def submit_batch(session: Session, settings: Settings, principal: Principal,
                  today: dt.date | None = None) -> tuple[str, list[int], bool]:
     """Receive a batch in one transaction: every row, or (on any bad row) none.
 
-    (The ledger records that a request came in a batch, not the batch id: a hex id can
-    hold a ten-digit run, which the ledger rightly refuses as a possible NHS number.)
-
+    An Idempotency-Key covers the whole batch: a retry with the same key and
+    the same requests finds the batch; with any request changed it is a 409.
     Returns the batch id, the request ids and whether the batch is new.
     """
     ensure_can_submit(principal)
     if key is not None:
         first = repository.by_idempotency_key(session, principal.user_id, f"{key}#0")
         if first is not None and first.batch_id:
-            if first.fingerprint != fingerprint(items[0]):
+            earlier = repository.batch_rows(session, first.batch_id)
+            if [r.fingerprint for r in earlier] != [fingerprint(i) for i in items]:
                 raise Conflict("this Idempotency-Key was used for a different batch")
-            return first.batch_id, repository.batch_ids(session, first.batch_id), False
+            return first.batch_id, [r.id for r in earlier], False
     batch_id = uuid.uuid4().hex
     rows, problems = [], []
     for number, item in enumerate(items):
         try:
-            agreement_for(settings, item.agreement)
-            rows.append(_new_row(principal, item, today or dt.date.today(),
+            day = receiving_day(settings, item, today)
+            agreement = _agreement_for(session, settings, principal, day)
+            rows.append(_new_row(principal, item, day, agreement.id,
                                  f"{key}#{number}" if key else None, batch_id))
         except CaldicottError as error:
             problems.append(f"request {number}: {error.diagnostics}")
@@ -201,15 +203,22 @@ def submit_batch(session: Session, settings: Settings, principal: Principal,
     return batch_id, [r.id for r in rows], True
 
 
-def policy_request(row: TraceRequestRow, requester: str, restricted: bool = False) -> TraceRequest:
-    return TraceRequest(
-        requester, frozenset(row.requested_fields), patient_restricted=restricted,
+def policy_request(row: TraceRequestRow, restricted: bool = False) -> PolicyRequest:
+    """The facts the agreement's clauses read (no identifiers)."""
+    facts = row.facts or {}
+    risk = facts.get("risk_to_public") or {}
+    return PolicyRequest(
+        "requester", frozenset(row.requested_fields), patient_restricted=restricted,
         category=row.category, deportation_considered=row.deportation_considered,
         custodial_sentence_months=row.custodial_sentence_months,
-        risk_to_public=row.risk_to_public, alternatives_exhausted=row.alternatives_exhausted)
+        risk_to_public=row.risk_to_public, alternatives_exhausted=row.alternatives_exhausted,
+        purpose=row.purpose, qualifying_sentence_months=row.custodial_sentence_months,
+        deportation_stage=str(facts.get("deportation_stage") or "none"),
+        risk_category=str(risk.get("category") or ""))
 
 
-def _decision_values(session: Session, request: TraceRequest, decision: Decision) -> dict[str, Any]:
+def decision_values(session: Session, request: PolicyRequest,
+                    decision: Decision) -> dict[str, Any]:
     stored = record_decision(session, request, decision)
     return {"decision_id": stored.id, "decided_version": decision.version,
             "decision_hash": decision.content_hash,
@@ -217,147 +226,178 @@ def _decision_values(session: Session, request: TraceRequest, decision: Decision
             "reasons": [{"clause": u.clause_id, "text": u.text} for u in decision.unmet]}
 
 
-def decide_step(session: Session, settings: Settings, request_id: int,
-                today: dt.date | None = None) -> Status | None:
-    """Decide a received (or queued) request under the version in force on its date.
+def _procedure_problems(session: Session, row: TraceRequestRow,
+                        version: AgreementVersion | None) -> list[procedure.ProcedureReason]:
+    from caldicott.signatories.service import check_signatures
 
-    A queued request whose version is still suspended is decided as of ``today``
-    instead: that is how a resumption or a withdrawal reaches it. Returns the
-    new status, or None when there was nothing to do.
+    facts = row.facts or {}
+    kind = repository.organisation_kind(session, row.organisation_id)
+    required = getattr(version, "countersignature", None) if version else None
+    found = check_signatures(session, row.organisation_id, kind, row.requesting_officer,
+                             row.countersigning_officer, row.request_date, required)
+    problems = [procedure.ProcedureReason(r.code, r.text) for r in found]
+    problems += procedure.identification_problems(procedure.Subject(
+        row.given_name, row.family_name, row.birth_date, row.postcode,
+        partial_birth_date=bool(facts.get("birth_date_partial") or facts.get("birth_date_from"))))
+    problems += procedure.basis_problems(
+        needs_court_order=kind == "court", has_court_order=bool(facts.get("court_order")),
+        has_offence=bool(facts.get("suspected_offence")),
+        has_conviction=bool(facts.get("convictions")))
+    return problems
+
+
+def _step_events(settings: Settings, row: TraceRequestRow, kind: str, target: Status,
+                 agent: audit.Agent, **details: Any) -> list[audit.AuditEvent]:
+    closes = target in (Status.REJECTED_PROCEDURE, Status.REFUSED_AGREEMENT,
+                        Status.REFUSED_PUBLIC_INTEREST)
+    events = [audit.event(settings, kind, row, agent, action="E",
+                          outcome="refused" if closes else "success",
+                          details={"status": target.value, **details})]
+    if closes:
+        events.append(audit.closed(settings, row, agent))
+    return events
+
+
+def intake_step(session: Session, settings: Settings, request_id: int,
+                today: dt.date | None = None) -> Status | None:
+    """Check a received request's procedure, then decide it under its agreement.
+
+    A queued request (its version suspended) is decided again as of ``today``:
+    that is how a resumption or a withdrawal reaches it. Returns the new status,
+    or None when there was nothing to do.
     """
     row = repository.get(session, request_id)
     if row is None or row.status not in (Status.RECEIVED, Status.QUEUED):
         return None
-    agreement = agreement_for(settings, row.agreement)
-    request = policy_request(row, "requester")
+    agreement = agreement_named(session, settings, row.agreement)
+    if row.status == Status.RECEIVED:
+        problems = _procedure_problems(session, row, agreement.version_on(row.request_date))
+        if problems:
+            return _reject(session, settings, row, problems, audit.SYSTEM, None)
+    request = policy_request(row)
     decision = decide(request, row.request_date, agreement)
     if decision.outcome is Outcome.QUEUE and row.status == Status.QUEUED:
         decision = decide(request, today or dt.date.today(), agreement)
         if decision.outcome is Outcome.QUEUE:
             return None  # still suspended: nothing changes, nothing to record
-    target = {Outcome.PERMIT: Status.PERMITTED, Outcome.DENY: Status.REFUSED,
+    target = {Outcome.PERMIT: Status.AWAITING_VALIDATION, Outcome.DENY: Status.REFUSED_AGREEMENT,
               Outcome.QUEUE: Status.QUEUED}[decision.outcome]
     if not repository.advance(session, row, target,
-                              **_decision_values(session, request, decision)):
+                              **decision_values(session, request, decision)):
         raise StepLost(f"trace request {request_id} was decided by another worker")
-    events = [audit.event(settings, "trace-request-decided", row, audit.SYSTEM,
-                          outcome="refused" if target is Status.REFUSED else "success",
-                          action="E", details={
-                              "status": target.value, "outcome": decision.outcome.value,
-                              "clauses": ",".join(u.clause_id for u in decision.unmet)})]
-    if target is Status.REFUSED:
-        events.append(audit.closed(settings, row, audit.SYSTEM))
-    audit.record(session, settings, events)
+    audit.record(session, settings, _step_events(
+        settings, row, "trace-request-decided", target, audit.SYSTEM,
+        outcome=decision.outcome.value, clauses=",".join(u.clause_id for u in decision.unmet)))
     return target
 
 
-def trace_step(session: Session, settings: Settings, request_id: int,
-               tracer: Principal | None = None) -> Status | None:
-    """Trace a permitted request (or re-trace one awaiting review, by a tracer)."""
+def _reject(session: Session, settings: Settings, row: TraceRequestRow,
+            problems: list[procedure.ProcedureReason], agent: audit.Agent,
+            tracer: Principal | None) -> Status:
+    values: dict[str, Any] = {"procedure_reasons": [p.as_json() for p in problems]}
+    if tracer is not None:
+        values.update(validated_by=tracer.user_id, validated_at=audit.utcnow())
+    if not repository.advance(session, row, Status.REJECTED_PROCEDURE, **values):
+        raise StepLost(f"trace request {row.id} was validated by someone else")
+    audit.record(session, settings, _step_events(
+        settings, row, "trace-request-validated", Status.REJECTED_PROCEDURE, agent,
+        reasons=",".join(sorted({p.code for p in problems}))))
+    return Status.REJECTED_PROCEDURE
+
+
+def version_of(session: Session, settings: Settings, row: TraceRequestRow) -> AgreementVersion:
+    """The agreement version the request was decided under."""
+    agreement = agreement_named(session, settings, row.agreement)
+    version = agreement.version_named(row.decided_version or "") or agreement.version_on(
+        row.request_date)
+    if version is None:
+        raise Unprocessable(f"trace request {row.id} has no agreement version in force")
+    return version
+
+
+def validate(session: Session, settings: Settings, tracer: Principal, request_id: int,
+             accept: bool, reasons: list[str], note: str) -> Status:
+    """A tracer checks the procedure by hand: accept, or reject with reason codes.
+
+    Accepted, the request goes to the public-interest test (or, where its
+    agreement needs none, such as a court order, straight to the trace).
+    """
+    ensure(can(tracer, Action.VALIDATE_REQUEST))
     row = repository.get(session, request_id)
-    allowed = (Status.PERMITTED, Status.AWAITING_REVIEW) if tracer else (Status.PERMITTED,)
-    if row is None or row.status not in allowed:
-        return None
-    query = matching.check_request(row.given_name, row.family_name, row.birth_date,
-                                   row.postcode, row.sex, today=row.request_date)
-    result = matching.trace_request(session, query)
-    target = _TRACE_OUTCOME[result.outcome.value]
-    values: dict[str, Any] = {
-        "traced_by": tracer.user_id if tracer else None, "traced_at": audit.utcnow(),
-        "trace_outcome": result.outcome.value, "match_probability": result.match_probability,
-        "match_margin": result.margin if result.margin not in (float("inf"),)
-        and result.margin == result.margin else None,
-        "model_version": result.model_version, "matched_nhs_number": result.nhs_number}
-    approval = Approval.ONE_REVIEWER
-    if result.nhs_number is not None:
-        target, approval = _decide_for_patient(session, settings, row, result.nhs_number, values)
-    if not repository.advance(session, row, target, **values):
-        raise StepLost(f"trace request {request_id} was traced by another worker")
-    agent = audit.agent_of(tracer, Role.TRACER.value) if tracer else audit.SYSTEM
-    events = [audit.event(settings, "trace-request-traced", row, agent, action="E", details={
-        "status": target.value, "trace_outcome": result.outcome.value,
-        "match_probability": audit.number(result.match_probability),
-        "margin_bits": audit.number(values["match_margin"]),
-        "model_version": result.model_version})]
-    if target in (Status.NO_TRACE, Status.TOO_MANY_MATCHES, Status.REFUSED):
-        events.append(audit.closed(settings, row, agent))
-    audit.record(session, settings, events)
-    if target is Status.AWAITING_REVIEW and approval is Approval.NONE:
-        release(session, settings, request_id, reviewer=None, reason="no sign-off required")
-        return Status.RELEASED
+    if row is None or row.status != Status.AWAITING_VALIDATION:
+        raise Conflict(f"trace request {request_id} is "
+                       f"{row.status if row else 'missing'}, not awaiting validation")
+    agent = audit.agent_of(tracer, Role.TRACER.value)
+    if not accept:
+        codes = reasons or ["procedure_not_followed"]
+        problems = [procedure.ProcedureReason.of(c) for c in codes]
+        problems.append(procedure.ProcedureReason("tracer-note", note))
+        return _reject(session, settings, row, problems, agent, tracer)
+    version = version_of(session, settings, row)
+    target = (Status.AWAITING_PUBLIC_INTEREST if getattr(version, "public_interest_test", True)
+              else Status.APPROVED_FOR_TRACE)
+    if not repository.advance(session, row, target, validated_by=tracer.user_id,
+                              validated_at=audit.utcnow(), procedure_reasons=[]):
+        raise StepLost(f"trace request {request_id} was validated by someone else")
+    audit.record(session, settings, _step_events(
+        settings, row, "trace-request-validated", target, agent))
     return target
 
 
-def _decide_for_patient(session: Session, settings: Settings, row: TraceRequestRow,
-                        nhs_number: str, values: dict[str, Any]) -> tuple[Status, Approval]:
-    """Decide again now that the patient is known: a restricted record loses address and GP."""
-    restricted = repository.is_restricted(session, nhs_number)
-    request = policy_request(row, "requester", restricted=restricted)
-    # As of the date the request was decided (a queued one may have been decided later).
-    as_of = repository.decided_as_of(session, row) or row.request_date
-    decision = decide(request, as_of, agreement_for(settings, row.agreement))
-    if restricted or decision.outcome is not Outcome.PERMIT:
-        values.update(_decision_values(session, request, decision))
-    if decision.outcome is not Outcome.PERMIT:
-        return Status.REFUSED, decision.approval
-    return Status.AWAITING_REVIEW, decision.approval
+def public_interest_record(row: TraceRequestRow, principal: Principal, record: PublicInterestIn,
+                           at: dt.datetime) -> tuple[str, str]:
+    """The canonical JSON of the decision and its SHA-256 (what the ledger binds)."""
+    body = {"request": row.id, "decided_by": principal.user_id,
+            "decided_at": at.isoformat(), **record.model_dump(mode="json")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def review(session: Session, settings: Settings, principal: Principal, request_id: int,
-           approve: bool, reason: str) -> TraceRequestRow:
-    """A reviewer approves (and so releases) or refuses a traced request.
+def record_public_interest(session: Session, settings: Settings, reviewer: Principal,
+                           request_id: int, record: PublicInterestIn) -> Status:
+    """A reviewer's public-interest decision, as a structured record, before the trace.
 
     Example:
-        >>> review(session, settings, guardian, 42, True, "proportionate").status  # doctest: +SKIP
-        'released'
+        >>> record_public_interest(session, settings, guardian, 42, record)  # doctest: +SKIP
+        <Status.APPROVED_FOR_TRACE: 'approved_for_trace'>
     """
+    ensure(can(reviewer, Action.REVIEW_RELEASE))
     row = repository.get(session, request_id)
-    assert row is not None
-    if row.status != Status.AWAITING_REVIEW:
-        raise Conflict(f"trace request {request_id} is {row.status}, not awaiting review")
-    ensure(may_review(principal, row.requested_by, row.traced_by))
-    if approve:
-        release(session, settings, request_id, principal, reason)
-    else:
-        now = audit.utcnow()
-        if not repository.advance(session, row, Status.REFUSED,
-                                  reviewed_by=principal.user_id, reviewed_at=now,
-                                  review_decision="refuse", review_reason=reason):
-            raise Conflict(f"trace request {request_id} was reviewed by someone else")
-        agent = audit.agent_of(principal, Role.REVIEWER.value)
-        audit.record(session, settings, [
-            audit.event(settings, "trace-request-reviewed", row, agent, outcome="refused",
-                        details={"decision": "refuse", "status": "refused"}),
-            audit.closed(settings, row, agent)])
-    refreshed = repository.get(session, request_id)
-    assert refreshed is not None
-    return refreshed
-
-
-def release(session: Session, settings: Settings, request_id: int,
-            reviewer: Principal | None, reason: str) -> None:
-    """Release the minimal FHIR Patient, once: a conditional update and the release's key."""
-    row = repository.get(session, request_id)
-    assert row is not None and row.matched_nhs_number is not None
-    record = load_records(session, [row.matched_nhs_number])[row.matched_nhs_number]
-    fields = frozenset(row.released_fields or ())
-    if record.restricted:
-        fields = fields - {"address", "gp_practice"}
-    new = tells_something_new(record, fields, row.postcode, row.address_line)
-    resource = release_resource(record, fields, f"trace-release-{row.id}", new)
+    if row is None or row.status != Status.AWAITING_PUBLIC_INTEREST:
+        raise Conflict(f"trace request {request_id} is "
+                       f"{row.status if row else 'missing'}, not awaiting the public-interest test")
+    if reviewer.user_id == row.requested_by:
+        raise Conflict("you made this request; another reviewer must decide it")
     now = audit.utcnow()
-    if not repository.advance(
-            session, row, Status.RELEASED, reviewed_by=reviewer.user_id if reviewer
-            else None, reviewed_at=now, review_decision="approve", review_reason=reason):
-        raise Conflict(f"trace request {request_id} was reviewed by someone else")
-    repository.add_release(session, TraceReleaseRow(
-        request_id=request_id, released_at=now, fields=sorted(fields), resource=resource,
-        new_information=new))
-    agent = audit.agent_of(reviewer, Role.REVIEWER.value) if reviewer else audit.SYSTEM
-    audit.record(session, settings, [
-        audit.event(settings, "trace-request-reviewed", row, agent,
-                    details={"decision": "approve", "status": "released"}),
-        audit.event(settings, "disclosure", row, agent, action="R", details={
-            "fields": ",".join(sorted(fields)), "new_information": new}),
-        audit.closed(settings, row, agent)])
+    text, digest = public_interest_record(row, reviewer, record, now)
+    disclose = record.decision == "disclose"
+    target = Status.APPROVED_FOR_TRACE if disclose else Status.REFUSED_PUBLIC_INTEREST
+    values: dict[str, Any] = {}
+    if not disclose:
+        values["reasons"] = [{"clause": "public-interest", "text": record.proportionality}]
+    if not repository.advance(session, row, target, **values):
+        raise StepLost(f"trace request {request_id} was decided by someone else")
+    repository.add_public_interest(session, PublicInterestRow(
+        request_id=row.id, decided_by=reviewer.user_id, decided_at=now,
+        decision=record.decision, record=text, sha256=digest))
+    audit.record(session, settings, _step_events(
+        settings, row, "trace-request-public-interest", target,
+        audit.agent_of(reviewer, Role.REVIEWER.value), decision=record.decision,
+        public_interest_sha256=digest))
+    return target
 
+
+def process_received(session: Session, settings: Settings, request_id: int) -> None:
+    """Check and decide a request just received, in the transaction that received it.
+
+    A step that cannot run yet is undone with its entries (a savepoint), and
+    the request stays received, for the worker to finish.
+    """
+    with audit.held(session, settings) as events:
+        try:
+            with session.begin_nested():
+                intake_step(session, settings, request_id)
+        except CaldicottError as error:
+            events.clear()
+            session.expire_all()  # loaded rows may show what the savepoint undid
+            log.warning("trace request %s left pending: %s", request_id, error.pds_code)

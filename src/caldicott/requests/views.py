@@ -1,12 +1,17 @@
 """Who may see which request, and what of it: rows to wire shapes.
 
 An officer sees only their own organisation's requests (another's is a 404:
-its existence is not theirs to know); a released Patient is shown only to
-those who may read disclosures; the matched NHS number is never shown.
+its existence is not theirs to know), and of each only what a requester may
+know: received, under consideration, refused before the trace (with the
+reasons), released (the allowed fields), or closed with nothing released — a
+no-trace, too many matches and a refusal after review read exactly alike.
+Staff who validate, review or audit see everything the request asserted and
+every step. The matched NHS number is never shown to anyone.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
@@ -17,17 +22,35 @@ from caldicott.access.core.roles import Action
 from caldicott.access.deps import ensure
 from caldicott.errors import NotFound
 from caldicott.requests import repository
-from caldicott.requests.core.states import is_closed
-from caldicott.requests.models import TraceReleaseRow, TraceRequestRow
+from caldicott.requests.core.states import (
+    REFUSED_BEFORE_TRACE,
+    Status,
+    is_closed,
+    requester_status,
+)
+from caldicott.requests.models import TraceReleaseRow, TraceRequestRow, TraceReviewRow
 from caldicott.requests.schemas import (
+    ConvictionIn,
+    CourtOrderIn,
     DecisionOut,
+    FactsOut,
+    OffenceIn,
+    PersonName,
+    ProcedureOut,
+    PublicInterestOut,
     Reason,
+    RefusalOut,
     ReleaseOut,
     ReviewOut,
+    RiskIn,
     SubjectOut,
     TraceOut,
     TraceRequestOut,
+    TraceRunOut,
 )
+
+_REFUSAL_KIND = {Status.REJECTED_PROCEDURE: "procedure", Status.REFUSED_AGREEMENT: "agreement",
+                 Status.REFUSED_PUBLIC_INTEREST: "public_interest"}
 
 
 def visible(session: Session, principal: Principal, request_id: int) -> TraceRequestRow:
@@ -39,35 +62,84 @@ def visible(session: Session, principal: Principal, request_id: int) -> TraceReq
     return row
 
 
+def is_staff(principal: Principal) -> bool:
+    """Those who validate, trace, review or audit see every step; requesters do not."""
+    return any(bool(can(principal, action)) for action in (
+        Action.VALIDATE_REQUEST, Action.RUN_TRACE, Action.REVIEW_RELEASE, Action.READ_LEDGER))
+
+
 def render(session: Session, principal: Principal,
            rows: Sequence[TraceRequestRow]) -> list[TraceRequestOut]:
     codes = {principal.organisation_id: principal.organisation_code}  # an officer's own
     codes.update(repository.organisation_codes(
         session, {r.organisation_id for r in rows} - codes.keys()))
-    releases = repository.releases_of(session, [r.id for r in rows if r.status == "released"])
-    return [_one(r, codes.get(r.organisation_id, "?"), releases.get(r.id), principal)
-            for r in rows]
+    released = [r.id for r in rows if r.status in (Status.RELEASED, Status.DECEASED_CONFIRMED)]
+    releases = repository.releases_of(session, released)
+    staff = is_staff(principal)
+    reviews = repository.reviews_of(session, [r.id for r in rows]) if staff else {}
+    out = []
+    for row in rows:
+        shown = _common(row, codes.get(row.organisation_id, "?"), releases.get(row.id),
+                        principal, staff)
+        if staff:
+            shown = _with_staff_blocks(session, shown, row, reviews.get(row.id, []))
+        out.append(shown)
+    return out
 
 
-def _one(row: TraceRequestRow, organisation: str, release: TraceReleaseRow | None,
-         principal: Principal) -> TraceRequestOut:
+def _common(row: TraceRequestRow, organisation: str, release: TraceReleaseRow | None,
+            principal: Principal, staff: bool) -> TraceRequestOut:
+    status = Status(row.status)
     show_release = release is not None and bool(
         can(principal, Action.READ_DISCLOSURE, row.organisation_id))
+    facts = row.facts or {}
     return TraceRequestOut(
-        id=row.id, status=row.status, closed=is_closed(row.status), organisation=organisation,
-        requested_by=row.requested_by, batch_id=row.batch_id, received_at=row.received_at,
-        request_date=row.request_date, category=row.category, purpose=row.purpose,
-        case_reference=row.case_reference, requested_fields=list(row.requested_fields),
-        subject=SubjectOut(given_name=row.given_name, family_name=row.family_name,
-                           birth_date=row.birth_date, sex=row.sex, postcode=row.postcode,
-                           address_line=row.address_line),
-        decision=_decision(row), trace=_trace(row), review=_review(row),
-        release=ReleaseOut(released_at=release.released_at, fields=list(release.fields),
-                           new_information=release.new_information,
-                           resource=release.resource) if show_release and release else None)
+        id=row.id, status=status.value if staff else requester_status(status).value,
+        internal_status=status.value if staff else None, closed=is_closed(row.status),
+        organisation=organisation, requested_by=row.requested_by, batch_id=row.batch_id,
+        received_at=row.received_at, request_date=row.request_date, agreement=row.agreement,
+        category=row.category, purpose=row.purpose, case_reference=row.case_reference,
+        urgency=row.urgency, requested_fields=list(row.requested_fields),
+        subject=SubjectOut(
+            given_name=row.given_name, family_name=row.family_name, birth_date=row.birth_date,
+            birth_date_partial=facts.get("birth_date_partial"),
+            birth_date_from=facts.get("birth_date_from"),
+            birth_date_to=facts.get("birth_date_to"), sex=row.sex, postcode=row.postcode,
+            address_line=row.address_line,
+            aliases=[PersonName(**n) for n in facts.get("aliases") or ()],
+            previous_names=[PersonName(**n) for n in facts.get("previous_names") or ()],
+            nationality=facts.get("nationality"),
+            home_office_reference=facts.get("home_office_reference")),
+        facts=_facts(row), decision=_decision(row), refusal=_refusal(row),
+        release=ReleaseOut(released_at=release.released_at, kind=release.kind,
+                           fields=list(release.fields), new_information=release.new_information,
+                           resource=release.resource) if show_release and release else None,
+        procedure=None, public_interest=None, trace=None, reviews=None)
+
+
+def _facts(row: TraceRequestRow) -> FactsOut:
+    facts = row.facts or {}
+    offence, risk, order = (facts.get(k) for k in ("suspected_offence", "risk_to_public",
+                                                     "court_order"))
+    return FactsOut(
+        justification=row.justification,
+        suspected_offence=OffenceIn(**offence) if offence else None,
+        convictions=[ConvictionIn(**c) for c in facts.get("convictions") or ()],
+        qualifying_sentence_months=row.custodial_sentence_months,
+        deportation_stage=str(facts.get("deportation_stage") or "none"),
+        deportation_stage_date=facts.get("deportation_stage_date"),
+        risk_to_public=RiskIn(**risk) if risk else None,
+        court_order=CourtOrderIn(**order) if order else None,
+        subject_vulnerable=row.subject_vulnerable,
+        date_of_last_contact=facts.get("date_of_last_contact"),
+        alternatives_tried=list(facts.get("alternatives_tried") or ()),
+        alternatives_exhausted=row.alternatives_exhausted,
+        requesting_officer=row.requesting_officer,
+        countersigning_officer=row.countersigning_officer)
 
 
 def _decision(row: TraceRequestRow) -> DecisionOut | None:
+    """The decision made on receipt, before the trace: the same whatever the trace found."""
     if row.decision_id is None:
         return None
     return DecisionOut(agreement=row.agreement, version=row.decided_version,
@@ -76,16 +148,37 @@ def _decision(row: TraceRequestRow) -> DecisionOut | None:
                        reasons=[Reason(**r) for r in row.reasons or ()])
 
 
-def _trace(row: TraceRequestRow) -> TraceOut | None:
-    if row.trace_outcome is None:
+def _refusal(row: TraceRequestRow) -> RefusalOut | None:
+    status = Status(row.status)
+    if status not in REFUSED_BEFORE_TRACE:
         return None
-    return TraceOut(outcome=row.trace_outcome, match_probability=row.match_probability,
-                    margin_bits=row.match_margin, model_version=row.model_version,
-                    traced_by=row.traced_by, traced_at=row.traced_at)
+    kind = _REFUSAL_KIND[status]
+    reasons = row.procedure_reasons if kind == "procedure" else row.reasons
+    return RefusalOut(kind=kind, reasons=[Reason(**r) for r in reasons or ()])  # type: ignore[arg-type]
 
 
-def _review(row: TraceRequestRow) -> ReviewOut | None:
-    if row.review_decision is None or row.reviewed_at is None:
-        return None
-    return ReviewOut(decision=row.review_decision, reason=row.review_reason or "",
-                     reviewed_by=row.reviewed_by, reviewed_at=row.reviewed_at)
+def _with_staff_blocks(session: Session, shown: TraceRequestOut, row: TraceRequestRow,
+                       reviews: list[TraceReviewRow]) -> TraceRequestOut:
+    pit = repository.public_interest_of(session, row.id)
+    trace = None
+    if row.trace_outcome is not None:
+        runs = repository.runs_of(session, row.id)
+        trace = TraceOut(
+            outcome=row.trace_outcome, match_probability=row.match_probability,
+            margin_bits=row.match_margin, model_version=row.model_version,
+            traced_by=row.traced_by, traced_at=row.traced_at, route=row.route,
+            route_reasons=list(row.route_reasons or ()),
+            runs=[TraceRunOut(outcome=r.outcome, match_probability=r.match_probability,
+                              model_version=r.model_version, traced_by=r.traced_by,
+                              traced_at=r.traced_at) for r in runs])
+    return shown.model_copy(update={
+        "procedure": ProcedureOut(
+            reasons=[Reason(**r) for r in row.procedure_reasons or ()],
+            validated_by=row.validated_by, validated_at=row.validated_at),
+        "public_interest": PublicInterestOut(
+            decision=pit.decision, decided_by=pit.decided_by, decided_at=pit.decided_at,
+            sha256=pit.sha256, record=json.loads(pit.record)) if pit else None,
+        "trace": trace,
+        "reviews": [ReviewOut(decision=r.decision, disclosure=r.disclosure_kind, reason=r.reason,
+                              reviewed_by=r.reviewer_id, reviewed_at=r.reviewed_at)
+                    for r in reviews]})

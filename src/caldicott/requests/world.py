@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from typing import Any
 
 import nhs_number
 from sqlalchemy import Engine
@@ -25,20 +26,41 @@ from caldicott.orgs import repository as orgs_repository
 from caldicott.orgs import service as orgs
 from caldicott.register import repository as register
 from caldicott.register.records import Address, PatientRecord
+from caldicott.requests.audit import SYSTEM as SYSTEM_AGENT
+from caldicott.settings import Settings
 
 ORGANISATIONS = (("X26", "NHS Digital", "nhs_digital"),
                  ("HO-IE", "Home Office Immigration Enforcement", "home_office"),
-                 ("HO-CAS", "Home Office Checking and Advisory Services", "home_office"))
+                 ("HO-CAS", "Home Office Checking and Advisory Services", "home_office"),
+                 ("POL-DM", "Demoshire Police", "police"),
+                 ("CRT-DM", "Demoshire Crown Court", "court"))
 #: name -> (organisation, roles)
 STAFF = {
     "officer": ("HO-IE", "requesting_officer"),
     "other_officer": ("HO-CAS", "requesting_officer"),
+    "police_officer": ("POL-DM", "requesting_officer"),
+    "court_officer": ("CRT-DM", "requesting_officer"),
     "tracer": ("X26", "tracer"),
     "guardian": ("X26", "reviewer"),
+    "second_guardian": ("X26", "reviewer"),
     "tracing_guardian": ("X26", "tracer,reviewer"),
     "auditor": ("X26", "auditor"),
     "admin": ("X26", "administrator"),
 }
+#: The registers of authorised signatories: (organisation, staff number, name, rank,
+#: may countersign). Invented officers; valid from 2016.
+SIGNATORIES = (
+    ("HO-IE", "HO-1001", "Officer Example", "EO", False),
+    ("HO-IE", "HO-2001", "Chief Officer Example", "HEO", True),
+    ("HO-CAS", "HO-3001", "Checking Officer Example", "EO", False),
+    ("HO-CAS", "HO-3002", "Checking Chief Example", "HEO", True),
+    ("POL-DM", "PC-4521", "Constable Example", "constable", False),
+    ("POL-DM", "PS-0777", "Sergeant Example", "sergeant", True),
+    ("POL-DM", "DI-1234", "Inspector Example", "inspector", True),
+    ("CRT-DM", "CRT-0011", "Court Officer Example", "authorised officer", False),
+    ("CRT-DM", "CRT-0012", "Listing Officer Example", "authorised officer", True),
+)
+SIGNATORIES_FROM = dt.date(2016, 1, 1)
 _MODELS: dict[tuple[int, int], str] = {}  # trained once per process per register
 
 
@@ -49,6 +71,8 @@ class StoryPeople:
     restricted: PatientRecord
     namesake: PatientRecord
     namesake_twin: PatientRecord
+    deceased: PatientRecord
+    child: PatientRecord
 
 
 @dataclass(frozen=True)
@@ -89,11 +113,26 @@ def story_people(everyone: list[PatientRecord]) -> tuple[StoryPeople, list[Patie
                                       dt.date(2010, 1, 1)),), previous_names=())
     register_people.append(twin)
     over, offender, restricted, namesake = (register_people[i] for i in picked)
-    story = StoryPeople(over, offender, restricted, namesake, namesake_twin=twin)
+    story = StoryPeople(over, offender, restricted, namesake, namesake_twin=twin,
+                        deceased=_one(everyone, families, lambda p: p.death_date is not None),
+                        child=_one(everyone, families,
+                                   lambda p: dt.date(2002, 1, 1) < p.birth_date < dt.date(2012, 1, 1)))
     return story, register_people
 
 
-def build_world(engine: Engine, people: int = 300, seed: int = 2017) -> World:
+def _one(everyone: list[PatientRecord], families: set[str], fits: Any) -> PatientRecord:
+    """The first person who fits, alone with their family name and date of birth."""
+    for person in everyone:
+        unique = sum(p.family_name == person.family_name for p in everyone) == 1
+        if fits(person) and unique and person.family_name not in families and not (
+                person.restricted) and person.addresses and person.given_name:
+            families.add(person.family_name)
+            return person
+    raise RuntimeError("the synthetic register has nobody who fits the story")
+
+
+def build_world(engine: Engine, settings: Settings, people: int = 300, seed: int = 2017
+                ) -> World:
     """Organisations, staff and tokens, a register of ``people`` and a trained model."""
     from caldicott.synth import generate_people
 
@@ -102,6 +141,7 @@ def build_world(engine: Engine, people: int = 300, seed: int = 2017) -> World:
         for code, name, kind in ORGANISATIONS:
             if orgs_repository.get_by_code(session, code) is None:
                 orgs.add_organisation(session, code, name, kind)
+    _add_signatories(engine, settings)
     tokens, user_ids = {}, {}
     with unit_of_work(engine) as session:
         for name, (org, roles) in STAFF.items():
@@ -123,6 +163,21 @@ def build_world(engine: Engine, people: int = 300, seed: int = 2017) -> World:
             register.save_records(session, missing, changed, utcnow())
     _ensure_model(engine, (people, seed), reindex=bool(missing or changed))
     return World(tokens, user_ids, story)
+
+
+def _add_signatories(engine: Engine, settings: Settings) -> None:
+    from caldicott.signatories import service as signatories
+    from caldicott.signatories.repository import get_by_number
+
+    with unit_of_work(engine) as session:
+        for org, number, name, rank, countersigns in SIGNATORIES:
+            organisation = orgs_repository.get_by_code(session, org)
+            assert organisation is not None
+            if get_by_number(session, organisation.id, number) is None:
+                signatories.add_signatory(
+                    session, settings, SYSTEM_AGENT, organisation_code=org, full_name=name,
+                    rank=rank, staff_number=number, valid_from=SIGNATORIES_FROM,
+                    may_countersign=countersigns)
 
 
 def _ensure_model(engine: Engine, key: tuple[int, int], reindex: bool) -> None:

@@ -15,8 +15,18 @@ from typing import Any
 from caldicott.register.fhir import record_to_fhir
 from caldicott.register.records import PatientRecord
 
-RESTRICTED = frozenset({"address", "gp_practice"})
+RESTRICTED = frozenset({"address", "gp_practice", "primary_care_area"})
 NEW_INFORMATION_URL = "https://caldicott.invalid/fhir/StructureDefinition/new-information"
+OUTCOME_URL = "https://caldicott.invalid/fhir/StructureDefinition/release-outcome"
+#: What each less intrusive outcome tells the requester, in place of any field.
+OUTCOME_TEXTS = {
+    "fields": "The fields the agreement allows were released.",
+    "forward_letter": "NHS Digital forwarded the requester's letter to the person; where the "
+                      "person lives was not disclosed.",
+    "contact_via_gp": "NHS Digital asked the person's GP practice to pass on the request to "
+                      "make contact; the practice and the address were not disclosed.",
+    "confirm_presence": "The person is registered with the NHS; nothing else was disclosed.",
+}
 _REGISTRATION = "nhs-registration-date"
 _AREA = "primary-care-area"
 
@@ -48,8 +58,12 @@ def tells_something_new(record: PatientRecord, fields: frozenset[str],
 
 
 def release_resource(record: PatientRecord, fields: frozenset[str], release_id: str,
-                     new_information: bool) -> dict[str, Any]:
+                     new_information: bool, outcome: str = "fields",
+                     deceased: bool = False) -> dict[str, Any]:
     """The FHIR Patient that leaves: only ``fields``; no NHS number, no clinical data.
+
+    ``outcome`` names a less intrusive outcome (then ``fields`` is empty and the
+    resource says only what was done); ``deceased`` adds that the person has died.
 
     Example:
         >>> import datetime as dt
@@ -61,13 +75,18 @@ def release_resource(record: PatientRecord, fields: frozenset[str], release_id: 
         fields = fields - RESTRICTED
     full = record_to_fhir(record)
     out: dict[str, Any] = {"resourceType": "Patient", "id": release_id}
-    extensions = [{"url": NEW_INFORMATION_URL, "valueBoolean": new_information}]
+    extensions: list[dict[str, Any]] = [
+        {"url": NEW_INFORMATION_URL, "valueBoolean": new_information},
+        {"url": OUTCOME_URL, "valueCodeableConcept": {
+            "coding": [{"code": outcome}], "text": OUTCOME_TEXTS[outcome]}}]
     for extension in full.get("extension", []):
         wanted = ((_REGISTRATION in extension["url"] and "registration_date" in fields)
                   or (_AREA in extension["url"] and "primary_care_area" in fields))
         if wanted:
             extensions.append(extension)
     out["extension"] = extensions
+    if deceased:
+        out["deceasedBoolean"] = True
     names = [n for n in full["name"] if (n["use"] == "usual" and "name" in fields)
              or (n["use"] == "old" and "previous_names" in fields)]
     if names:

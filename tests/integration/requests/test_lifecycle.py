@@ -1,0 +1,198 @@
+"""The request lifecycle as the gateway must hold it (issue 18 items 1, 2, 5; issue 19 items 4,
+5, 6, 8, 9): no back-dating, only parties, nothing learnt before a release, the restricted,
+the dead and children to the Guardian, less intrusive outcomes, the public-interest record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from caldicott.db import unit_of_work
+from caldicott.ledger import service as ledger_service
+from caldicott.ledger.models import LedgerEntry
+from caldicott.ledger.verify import verify
+from caldicott.requests.models import PublicInterestRow
+from caldicott.requests.scenario import _ask, last_postcode
+from caldicott.service.app import create_app
+from tests.integration.requests.conftest import Lifecycle
+
+#: What differs between any two requests whatever happened to them: their own words.
+OWN_WORDS = {"id", "subject", "case_reference", "received_at", "request_date", "category",
+             "facts", "requested_by"}
+
+
+def _body(lifecycle: Lifecycle, person: Any, reference: str, **facts: Any) -> dict[str, Any]:
+    return _ask(person, dt.date(2017, 6, 1), "overstayer", last_postcode(person),
+                case_reference=reference, **facts)
+
+
+def _officer_view(lifecycle: Lifecycle, request_id: int) -> dict[str, Any]:
+    seen = lifecycle.read(request_id, who="officer")
+    return {k: v for k, v in seen.items() if k not in OWN_WORDS}
+
+
+def test_a_live_service_refuses_a_requesters_request_date(lifecycle: Lifecycle) -> None:
+    live = lifecycle.settings.model_copy(update={"replay_history": False})
+    body = _body(lifecycle, lifecycle.world.people.overstayer, "BACKDATED")
+    with TestClient(create_app(live)) as client:
+        reply = client.post("/api/trace-requests", json=body, headers=lifecycle.auth("officer"))
+        assert reply.status_code == 422
+        assert "judged as of the day caldicott receives it" in reply.json()["issue"][0][
+            "diagnostics"]
+        # Without a date it is judged as of today: the memorandum was withdrawn in 2018.
+        del body["request_date"]
+        today = client.post("/api/trace-requests", json=body, headers=lifecycle.auth("officer"))
+        assert today.status_code == 201, today.text
+        assert today.json()["request_date"] == dt.date.today().isoformat()
+        assert today.json()["status"] == "refused"
+        assert today.json()["refusal"]["reasons"][0]["clause"] == "W.1"
+
+
+def test_only_a_party_may_use_an_agreement(lifecycle: Lifecycle) -> None:
+    body = _body(lifecycle, lifecycle.world.people.overstayer, "NOT-A-PARTY")
+    reply = lifecycle.client.post("/api/trace-requests", json=body,
+                                  headers=lifecycle.auth("other_officer"))
+    assert reply.status_code == 403, reply.text
+    assert "HO-CAS" in reply.json()["issue"][0]["diagnostics"]
+
+
+def test_the_submit_response_tells_nothing_of_the_trace(lifecycle: Lifecycle) -> None:
+    body = _body(lifecycle, lifecycle.world.people.overstayer, "SILENT")
+    shown = lifecycle.submit(body)
+    assert shown["status"] == "under_consideration"
+    assert shown["trace"] is None and shown["internal_status"] is None
+    request_id = lifecycle.to_review(body | {"case_reference": "SILENT-2"})
+    officer = lifecycle.read(request_id, who="officer")
+    assert officer["status"] == "under_consideration" and officer["trace"] is None
+    listed = lifecycle.client.get("/api/trace-requests?status=awaiting_review",
+                                  headers=lifecycle.auth("officer"))
+    assert listed.status_code == 422  # a requester may not filter by what they may not see
+
+
+def test_no_trace_reads_exactly_like_a_refusal_after_review(lifecycle: Lifecycle) -> None:
+    people = lifecycle.world.people
+    absent = _body(lifecycle, people.overstayer, "ABSENT", given_name="Nobody",
+                   family_name="Notregistered", birth_date="1961-02-03")
+    nobody = lifecycle.to_review(absent)
+    assert lifecycle.read(nobody)["trace"]["outcome"] == "no_trace"
+    assert lifecycle.review(nobody, "confirm_no_trace").status_code == 200
+    found = lifecycle.to_review(_body(lifecycle, people.offender, "FOUND"))
+    assert lifecycle.read(found)["trace"]["outcome"] == "traced"
+    assert lifecycle.review(found, "refuse").status_code == 200
+    assert _officer_view(lifecycle, nobody) == _officer_view(lifecycle, found)
+    assert _officer_view(lifecycle, found)["status"] == "closed"
+
+
+def test_a_restricted_match_releases_nothing_and_reads_as_no_trace(lifecycle: Lifecycle) -> None:
+    people = lifecycle.world.people
+    restricted = lifecycle.to_review(_body(lifecycle, people.restricted, "RESTRICTED"))
+    staff = lifecycle.read(restricted)
+    assert staff["trace"]["route"] == "guardian"
+    assert "restricted" in staff["trace"]["route_reasons"]
+    approve = lifecycle.review(restricted)
+    assert approve.status_code == 409  # nothing about them leaves for enforcement
+    assert lifecycle.review(restricted, "refuse").status_code == 200
+    absent = lifecycle.to_review(_body(lifecycle, people.overstayer, "ABSENT-2",
+                                       given_name="Nobody", family_name="Notregistered",
+                                       birth_date="1961-02-03"))
+    assert lifecycle.review(absent, "confirm_no_trace").status_code == 200
+    assert _officer_view(lifecycle, restricted) == _officer_view(lifecycle, absent)
+
+
+def test_a_deceased_subject_goes_to_the_guardian_and_no_address_leaves(
+        lifecycle: Lifecycle) -> None:
+    deceased = lifecycle.world.people.deceased
+    request_id = lifecycle.to_review(_body(lifecycle, deceased, "DECEASED"))
+    assert "deceased" in lifecycle.read(request_id)["trace"]["route_reasons"]
+    decided = lifecycle.review(request_id)
+    assert decided.status_code == 200, decided.text
+    shown = lifecycle.read(request_id, who="officer")
+    assert shown["status"] == "person_deceased"
+    resource = shown["release"]["resource"]
+    assert resource["deceasedBoolean"] is True
+    assert "address" not in resource and "generalPractitioner" not in resource
+    assert "address" not in shown["release"]["fields"]
+
+
+def test_a_child_goes_to_the_guardian(lifecycle: Lifecycle) -> None:
+    request_id = lifecycle.to_review(_body(lifecycle, lifecycle.world.people.child, "CHILD"))
+    assert lifecycle.read(request_id)["trace"]["route_reasons"] == ["child"]
+
+
+def test_a_less_intrusive_outcome_discloses_no_address(lifecycle: Lifecycle) -> None:
+    request_id = lifecycle.to_review(_body(lifecycle, lifecycle.world.people.offender, "LETTER"))
+    reply = lifecycle.review(request_id, disclosure="forward_letter")
+    assert reply.status_code == 200, reply.text
+    release = lifecycle.read(request_id, who="officer")["release"]
+    assert release["kind"] == "forward_letter" and release["fields"] == []
+    outcome = [e for e in release["resource"]["extension"] if "release-outcome" in e["url"]]
+    assert outcome[0]["valueCodeableConcept"]["coding"][0]["code"] == "forward_letter"
+    assert "address" not in release["resource"] and "name" not in release["resource"]
+
+
+def test_a_wrong_purpose_is_refused_quoting_the_purpose_clause(lifecycle: Lifecycle) -> None:
+    body = _body(lifecycle, lifecycle.world.people.overstayer, "PURPOSE",
+                 purpose="trace_for_deportation")  # a 2018 purpose, asked in 2017
+    shown = lifecycle.submit(body)
+    assert shown["status"] == "refused" and shown["refusal"]["kind"] == "agreement"
+    assert any("purpose" in r["text"].lower() for r in shown["refusal"]["reasons"])
+
+
+def test_sentences_that_do_not_count_under_section_38(lifecycle: Lifecycle) -> None:
+    def sentence(kind: str, months: int, group: int | None = None) -> dict[str, Any]:
+        return {"offence": "theft", "statute": "Theft Act 1968", "court": "Example Court",
+                "date": "2016-02-01", "sentence_type": kind, "length_months": months,
+                "consecutive_group": group}
+    suspended = [sentence("suspended", 14)]
+    consecutive = [sentence("consecutive", 6, 1) for _ in range(3)]
+    for convictions, months in ((suspended, 0), (consecutive, 6)):
+        body = _ask(lifecycle.world.people.offender, dt.date(2018, 6, 1),
+                    "foreign_national_offender", None, purpose="trace_for_deportation",
+                    deportation_stage="considered", convictions=convictions,
+                    case_reference=f"S38-{months}")
+        shown = lifecycle.submit(body)
+        assert shown["facts"]["qualifying_sentence_months"] == months
+
+
+def test_the_reviewer_sees_the_justification_and_every_asserted_fact(
+        lifecycle: Lifecycle) -> None:
+    body = _body(lifecycle, lifecycle.world.people.offender, "FACTS",
+                 aliases=[{"given_name": "Al", "family_name": "Example"}],
+                 nationality="Examplestan", urgency="urgent",
+                 date_of_last_contact="2016-11-01")
+    request_id = lifecycle.to_review(body)
+    seen = lifecycle.read(request_id, who="guardian")
+    assert seen["facts"]["justification"].startswith("Previously in contact")
+    assert seen["facts"]["suspected_offence"]["statute"] == "Immigration Act 1971"
+    assert seen["facts"]["alternatives_tried"] and seen["subject"]["aliases"][0]["given_name"] \
+        == "Al"
+    assert seen["subject"]["nationality"] == "Examplestan" and seen["urgency"] == "urgent"
+    assert seen["public_interest"]["record"]["decider_grade"] == "Caldicott Guardian"
+
+
+def test_the_release_carries_the_hash_of_its_public_interest_record(
+        lifecycle: Lifecycle) -> None:
+    request_id = lifecycle.to_review(_body(lifecycle, lifecycle.world.people.offender, "PIT"))
+    assert lifecycle.review(request_id).status_code == 200
+    digest = lifecycle.read(request_id)["public_interest"]["sha256"]
+    ledger_service.integrate(lifecycle.engine, lifecycle.settings)
+    with unit_of_work(lifecycle.engine) as session:
+        entries = [json.loads(e) for e in session.scalars(select(LedgerEntry.entry))]
+    disclosure = [e for e in entries if e["type"] == "disclosure"
+                  and e["entity"]["what"] == f"trace-request/{request_id}"]
+    assert len(disclosure) == 1
+    with unit_of_work(lifecycle.engine) as session:
+        assert verify(session, lifecycle.settings).ok
+        details = ledger_service.details_of(session, disclosure[0])
+        assert details["public_interest_sha256"] == digest
+        session.execute(update(PublicInterestRow).where(
+            PublicInterestRow.request_id == request_id).values(
+            record=PublicInterestRow.record + " "))
+        report = verify(session, lifecycle.settings)
+        session.rollback()
+    assert not report.ok
+    assert any("public-interest record" in p for p in report.problems)
