@@ -130,7 +130,8 @@ def _subjects() -> list[dict[str, Any]]:
               if p.birth_date < dt.date(2000, 1, 1)]
     return [trace_request_body(
         person, "2017-06-01" if number % 3 else "2018-06-01", category="overstayer",
-        postcode=last_postcode(person), purpose="tracing", case_reference=f"LOAD-{number}",
+        postcode=last_postcode(person), purpose="trace_immigration_offender" if number % 3
+        else "trace_for_deportation", case_reference=f"LOAD-{number}",
         justification="load test") for number, person in enumerate(people)]
 
 
@@ -144,7 +145,8 @@ def serve(settings: Settings, workers: int) -> tuple[subprocess.Popen[bytes], st
     port = _free_port()
     env = {**os.environ, "CALDICOTT_DATABASE_URL": settings.resolved_database_url,
            "CALDICOTT_DATA_DIR": str(settings.data_dir), "CALDICOTT_SECRET_KEY":
-           settings.secret_key, "CALDICOTT_WORKERS": str(workers)}
+           settings.secret_key, "CALDICOTT_WORKERS": str(workers),
+           "CALDICOTT_REPLAY_HISTORY": "true"}
     server = subprocess.Popen([sys.executable, "-m", "caldicott", "serve", "--host",
                                "127.0.0.1", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -251,6 +253,7 @@ def main() -> None:
     url = _database(args.database_url)
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"caldicott-load-{make_url(url).database}"
     settings = Settings(environment="test", database_url=url, data_dir=folder,
+                        replay_history=True,
                         secret_key="load-benchmark-secret")
     server = None
     try:
