@@ -48,6 +48,30 @@ def status() -> None:
                    f"{new} of {released}")
 
 
+@app.command("guardian-report")
+def guardian_report(
+    as_of: str = typer.Option("2018-05-09", "--as-of", help="Decide again as of this date "
+                              "(YYYY-MM-DD)"),
+    reading: str = typer.Option("tracing-mou-narrowed", "--reading",
+                                help="The agreement to decide again under"),
+) -> None:
+    """Disclosures already made to the Home Office, by channel, and how many were about people
+    whose tracing would now be refused (counted, never named)."""
+    from caldicott.db import make_session_factory
+    from caldicott.errors import InvalidInput
+    from caldicott.requests.reports import guardian_report as report_of
+    from caldicott.service.context import open_database
+
+    try:
+        day = dt.date.fromisoformat(as_of)
+    except ValueError:
+        raise InvalidInput(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    _, engine = open_database()
+    with make_session_factory(engine)() as session:
+        for line in report_of(session, day, reading).lines():
+            typer.echo(line)
+
+
 def _print(counts: dict[str, int]) -> None:
     if not counts:
         typer.echo("no trace requests")
