@@ -22,7 +22,12 @@ from caldicott.ledger.core.events import Agent
 from caldicott.orgs.service import normalise_code
 from caldicott.service.deps import SessionDep, SettingsDep
 from caldicott.signatories import service
-from caldicott.signatories.schemas import SignatoryEnd, SignatoryIn, SignatoryOut
+from caldicott.signatories.schemas import (
+    ORGANISATION_CODE,
+    SignatoryEnd,
+    SignatoryIn,
+    SignatoryOut,
+)
 
 router = APIRouter(prefix="/api/signatories", tags=["signatories"])
 
@@ -38,7 +43,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         404: "No such organisation or signatory", 409: "Already in the register, or already "
         "ended", 422: "Invalid request"}.items()}
 SignatoryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-OrganisationCode = Annotated[str | None, Query(min_length=1, max_length=16,
+OrganisationCode = Annotated[str | None, Query(pattern=ORGANISATION_CODE,
                                                description="One organisation's register")]
 
 

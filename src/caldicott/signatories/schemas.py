@@ -8,13 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from caldicott.signatories.models import SignatoryRow
 
+#: An organisation code as ``caldicott org add`` accepts it (any case).
+ORGANISATION_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{1,15}$"
+
 
 class SignatoryIn(BaseModel):
     """An officer to add to an organisation's register."""
 
     model_config = ConfigDict(extra="forbid")
 
-    organisation: str = Field(max_length=16, examples=["WMP"],
+    organisation: str = Field(pattern=ORGANISATION_CODE, examples=["WMP"],
                               description="The requesting organisation's code")
     full_name: str = Field(max_length=200, examples=["Alex Example"])
     rank: str = Field(max_length=64, examples=["inspector"],

@@ -34,6 +34,7 @@ from caldicott.signatories.models import SignatoryRow
 CLI_OPERATOR = Agent("system/cli", "caldicott", "operator")
 
 _NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/.-]{0,31}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def add_signatory(
@@ -190,6 +191,8 @@ def _checked_text(what: str, value: str) -> str:
     cleaned = " ".join(value.split())
     if not cleaned or len(cleaned) > 200:
         raise InvalidInput(f"{what} must be 1 to 200 characters")
+    if _CONTROL.search(cleaned):  # PostgreSQL refuses NUL; none belongs in a name
+        raise InvalidInput(f"{what} holds control characters")
     return cleaned
 
 

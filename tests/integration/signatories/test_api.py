@@ -8,7 +8,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import schemathesis
 from fastapi import FastAPI
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import Engine
 
 from caldicott.access.service import create_token
@@ -128,6 +137,7 @@ def test_bad_input_is_a_clear_4xx(client: TestClient, engine: Engine) -> None:
         "org": (_body("NOSUCHORG"), 404, "unknown organisation 'NOSUCHORG'"),
         "not a date": (_body(org, valid_from="soon"), 422, "valid_from"),
         "extra field": (_body(org, nhs_number="9990000018"), 422, "nhs_number"),
+        "control": (_body(org, full_name="A\x00B"), 400, "full name holds control characters"),
     }
     for name, (body, status, words) in cases.items():
         response = client.post("/api/signatories", json=body, headers=admin)
@@ -138,3 +148,27 @@ def test_bad_input_is_a_clear_4xx(client: TestClient, engine: Engine) -> None:
     assert client.post("/api/signatories", json=duplicate, headers=admin).status_code == 409
     assert client.post("/api/signatories/2147483647/end", json={"on": "2018-01-01"},
                        headers=admin).status_code == 404
+
+
+def test_the_signatory_api_never_fails_or_breaks_its_schema(client: TestClient,
+                                                            engine: Engine) -> None:
+    admin, _ = _caller(engine, "administrator", "nhs_digital")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    operations = [result.ok() for result in
+                  schema.include(path_regex="^/api/signatories").get_all_operations()]
+    assert len(operations) == 3
+    checks = (not_a_server_error, status_code_conformance, content_type_conformance,
+              response_schema_conformance)
+    calls: list[int] = []
+    for operation in operations:
+        @given(case=operation.as_strategy())
+        @hypothesis_settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                             suppress_health_check=list(HealthCheck))
+        def exercise(case: Any) -> None:
+            case.headers = {**(case.headers or {}), **admin}
+            response = case.call()
+            calls.append(response.status_code)
+            case.validate_response(response, checks=checks)
+
+        exercise()
+    assert calls and not [code for code in calls if code >= 500]
