@@ -13,11 +13,15 @@ from caldicott.signatories.models import SignatoryRow
 _WITH_ORG = select(SignatoryRow).options(joinedload(SignatoryRow.organisation))
 
 
-def get_by_number(session: Session, organisation_id: int,
-                  staff_number: str) -> SignatoryRow | None:
-    """The entry with ``staff_number`` (already normalised) in one organisation's register."""
-    return session.scalars(_WITH_ORG.where(SignatoryRow.organisation_id == organisation_id,
-                                           SignatoryRow.staff_number == staff_number)).first()
+def get_by_number(session: Session, organisation_id: int, staff_number: str, *,
+                  for_update: bool = False) -> SignatoryRow | None:
+    """The entry with ``staff_number`` (already normalised) in one organisation's register;
+    ``for_update`` locks its row until the transaction ends (PostgreSQL)."""
+    query = _WITH_ORG.where(SignatoryRow.organisation_id == organisation_id,
+                            SignatoryRow.staff_number == staff_number)
+    if for_update:
+        query = query.with_for_update(of=SignatoryRow)
+    return session.scalars(query).first()
 
 
 def list_signatories(session: Session, organisation_id: int | None = None,

@@ -57,12 +57,13 @@ def add_signatory(
     organisation = get_organisation(session, organisation_code)
     rung = _rank_of(organisation, rank)
     number = _checked_number(staff_number)
-    name, role = _checked_text("full name", full_name), (role_title or "").strip() or rank.strip()
+    name = _checked_text("full name", full_name)
+    role = _checked_text("role", (role_title or "").strip() or rank)  # the title as given
     _check_dates(valid_from, valid_to)
     if repository.get_by_number(session, organisation.id, number) is not None:
         raise Conflict(f"{organisation.code} already has a signatory with staff number {number}")
     row = repository.add(session, SignatoryRow(
-        organisation_id=organisation.id, full_name=name, role_title=_checked_text("role", role),
+        organisation_id=organisation.id, full_name=name, role_title=role,
         rank=rung, staff_number=number, valid_from=valid_from, valid_to=valid_to,
         may_countersign=may_countersign, organisation=organisation))
     _record(session, settings, agent, "signatory-added", "C", row, {
@@ -80,7 +81,7 @@ def end_signatory(session: Session, settings: Settings, agent: Agent, *,
         >>> end_signatory(session, settings, CLI_OPERATOR, organisation_code="WMP",
         ...               staff_number="4417", on=dt.date(2018, 5, 8))  # doctest: +SKIP
     """
-    row = get_signatory(session, organisation_code, staff_number)
+    row = get_signatory(session, organisation_code, staff_number, for_update=True)
     if on < row.valid_from:
         raise InvalidInput(f"cannot end signatory {row.staff_number} on {on.isoformat()}: "
                            f"they are valid only from {row.valid_from.isoformat()}")
@@ -106,11 +107,12 @@ def end_signatory_by_id(session: Session, settings: Settings, agent: Agent,
                          staff_number=row.staff_number, on=on)
 
 
-def get_signatory(session: Session, organisation_code: str, staff_number: str) -> SignatoryRow:
+def get_signatory(session: Session, organisation_code: str, staff_number: str, *,
+                  for_update: bool = False) -> SignatoryRow:
     """One register entry, or :class:`NotFound` naming the organisation and number."""
     organisation = get_organisation(session, organisation_code)
     number = normalise_number(staff_number)
-    row = repository.get_by_number(session, organisation.id, number)
+    row = repository.get_by_number(session, organisation.id, number, for_update=for_update)
     if row is None:
         raise NotFound(f"{organisation.code} has no signatory with staff number {number}; "
                        "see `caldicott signatory list`")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from caldicott.db import unit_of_work
 from caldicott.errors import Conflict, InvalidInput, NotFound
 from caldicott.settings import Settings
 from caldicott.signatories.service import (
@@ -236,3 +239,36 @@ def test_each_addition_and_ending_is_one_ledger_entry_without_personal_data(
     assert all(e["details_sha256"] for e in entries)
     text = repr(entries)
     assert "Zebedee" not in text and "QX9081" not in text and "HEO" not in text
+
+
+def test_two_concurrent_endings_of_one_signatory_record_one(engine: Engine,
+                                                            settings: Settings) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time anyway")
+    with unit_of_work(engine) as session:
+        org = home_office(session)
+        row = officer(session, settings, org, "EO")
+        code, staff, signatory_id = org.code, row.staff_number, row.id
+    outcomes: list[str] = []
+
+    def end_in_another_transaction() -> None:
+        try:
+            with unit_of_work(engine) as other:
+                end_signatory(other, settings, CLI_OPERATOR, organisation_code=code,
+                              staff_number=staff, on=dt.date(2018, 6, 1))
+            outcomes.append("ended")
+        except Conflict as error:
+            outcomes.append(error.diagnostics)
+
+    with unit_of_work(engine) as first:
+        end_signatory(first, settings, CLI_OPERATOR, organisation_code=code,
+                      staff_number=staff, on=dt.date(2018, 5, 1))
+        racer = threading.Thread(target=end_in_another_transaction)
+        racer.start()
+        racer.join(timeout=0.5)
+        assert racer.is_alive()  # waiting for the first transaction's row lock
+    racer.join(timeout=30)
+    assert outcomes == [f"signatory {staff} of {code} already ended on 2018-05-01"]
+    with unit_of_work(engine) as session:
+        assert [e["type"] for e in ledger_entries_about(session, f"signatory/{signatory_id}")] == [
+            "signatory-added", "signatory-ended"]
