@@ -1,0 +1,1 @@
+"""The register of authorised signatories of each requesting organisation."""
