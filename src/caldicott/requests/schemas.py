@@ -18,8 +18,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 Category = Literal["overstayer", "illegal_entrant", "absconder", "reporting_breach",
                    "deception", "foreign_national_offender", "vulnerable_person", "other"]
-SentenceType = Literal["immediate", "suspended", "activated_suspended", "consecutive",
-                       "concurrent", "indeterminate", "hospital_order", "detention"]
+SentenceType = Literal["immediate", "suspended", "consecutive", "concurrent", "indeterminate",
+                       "hospital_order", "detention"]
 DeportationStage = Literal["none", "considered", "decision_made", "order_signed", "appeal",
                            "removed"]
 RiskCategory = Literal["violent_offending", "sexual_offending", "serious_organised_crime",
@@ -80,10 +80,14 @@ class ConvictionIn(BaseModel):
     court: Annotated[Text, Field(min_length=1, max_length=120)]
     date: dt.date
     sentence_type: SentenceType
-    length_months: int = Field(0, ge=0, le=1200)
-    consecutive_group: int | None = Field(
-        None, ge=1, le=100, description="Sentences ordered to run one after another share a "
-        "group number")
+    length_months: int | None = Field(None, ge=0, le=1200, description=(
+        "This one sentence's term; none for an indeterminate sentence or a hospital order "
+        "without a fixed length"))
+    consecutive_group: Annotated[str | None, Field(
+        None, pattern=r"^[A-Za-z0-9-]{1,20}$", description="Sentences ordered to run one "
+        "after another share a group name")]
+    activated: bool = Field(False, description="A court ordered a suspended sentence to take "
+                            "effect")
 
 
 class RiskIn(BaseModel):

@@ -35,7 +35,12 @@ from caldicott.errors import CaldicottError, Conflict, Unprocessable
 from caldicott.matching import service as matching
 from caldicott.requests import audit, repository
 from caldicott.requests.core import procedure
-from caldicott.requests.core.convictions import qualifying_sentence_months
+from caldicott.requests.core.convictions import (
+    Conviction,
+    ConvictionError,
+    qualifying_sentence_months,
+    validate_conviction,
+)
 from caldicott.requests.core.states import Status
 from caldicott.requests.models import PublicInterestRow, TraceRequestRow
 from caldicott.requests.schemas import PublicInterestIn, TraceRequestIn
@@ -101,7 +106,7 @@ def _new_row(principal: Principal, item: TraceRequestIn, day: dt.date, agreement
                                item.postcode, item.sex, today=day)
     if item.birth_date_from and item.birth_date_to and item.birth_date_from > item.birth_date_to:
         raise Unprocessable("birth_date_from is after birth_date_to")
-    qualifying = qualifying_sentence_months(item.convictions)
+    qualifying = qualifying_sentence_months(_convictions(item, day))
     return TraceRequestRow(
         organisation_id=principal.organisation_id, requested_by=principal.user_id,
         idempotency_key=key, fingerprint=fingerprint(item), batch_id=batch_id,
@@ -118,6 +123,16 @@ def _new_row(principal: Principal, item: TraceRequestIn, day: dt.date, agreement
         countersigning_officer=item.countersigning_officer, urgency=item.urgency,
         subject_vulnerable=item.subject_vulnerable or item.category == "vulnerable_person",
         facts=_facts(item), status=Status.RECEIVED.value)
+
+
+def _convictions(item: TraceRequestIn, day: dt.date) -> list[Conviction]:
+    """The request's convictions as the s.38 reading takes them (impossible ones refused)."""
+    try:
+        return [validate_conviction(Conviction(
+            c.offence, c.statute, c.court, c.date, c.sentence_type, c.length_months,
+            c.consecutive_group, c.activated), today=day) for c in item.convictions]
+    except ConvictionError as error:
+        raise Unprocessable(f"convictions: {error}") from None
 
 
 def _agreement_for(session: Session, settings: Settings, principal: Principal,
@@ -234,7 +249,8 @@ def _procedure_problems(session: Session, row: TraceRequestRow,
     kind = repository.organisation_kind(session, row.organisation_id)
     required = getattr(version, "countersignature", None) if version else None
     found = check_signatures(session, row.organisation_id, kind, row.requesting_officer,
-                             row.countersigning_officer, row.request_date, required)
+                             row.countersigning_officer, row.request_date, required,
+                             countersignature_required=required is not None)
     problems = [procedure.ProcedureReason(r.code, r.text) for r in found]
     problems += procedure.identification_problems(procedure.Subject(
         row.given_name, row.family_name, row.birth_date, row.postcode,

@@ -143,12 +143,12 @@ def test_a_wrong_purpose_is_refused_quoting_the_purpose_clause(lifecycle: Lifecy
 
 
 def test_sentences_that_do_not_count_under_section_38(lifecycle: Lifecycle) -> None:
-    def sentence(kind: str, months: int, group: int | None = None) -> dict[str, Any]:
+    def sentence(kind: str, months: int, group: str | None = None) -> dict[str, Any]:
         return {"offence": "theft", "statute": "Theft Act 1968", "court": "Example Court",
                 "date": "2016-02-01", "sentence_type": kind, "length_months": months,
                 "consecutive_group": group}
     suspended = [sentence("suspended", 14)]
-    consecutive = [sentence("consecutive", 6, 1) for _ in range(3)]
+    consecutive = [sentence("consecutive", 6, "A") for _ in range(3)]
     for convictions, months in ((suspended, 0), (consecutive, 6)):
         body = _ask(lifecycle.world.people.offender, dt.date(2018, 6, 1),
                     "foreign_national_offender", None, purpose="trace_for_deportation",
