@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 app = typer.Typer(name="register", help="The patient register: import and export.",
                   no_args_is_help=True)
+
+
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Every file and folder made inside is its owner's alone (0600, 0700), whatever
+    the umask: rejects and exports hold patients' names, dates of birth, addresses."""
+    saved = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(saved)
+
+
+def _make_private(path: Path) -> None:
+    """An output file, created 0600 (or an existing one made 0600) before it is written."""
+    from caldicott.db import private_file
+
+    private_file(path)
 
 
 @app.command("import")
@@ -24,7 +45,10 @@ def import_(
     if not file.is_file():
         raise InvalidInput(f"no such file: {file}")
     rejects = rejects or file.with_name(file.name + ".rejects.csv")
-    report = run_import(file, strict=strict, rejects_path=rejects)
+    if rejects.exists():
+        rejects.chmod(0o600)  # rewritten in place below: keep it private
+    with _private_files():
+        report = run_import(file, strict=strict, rejects_path=rejects)
     typer.echo(report.summary())
     if report.rejects:
         typer.echo(f"rejected rows and reasons: {rejects}")
@@ -47,7 +71,10 @@ def export(
 
     if format not in ("csv", "ndjson"):
         raise InvalidInput(f"--format must be csv or ndjson, not {format!r}")
-    _, engine = open_database()
+    with _private_files():
+        _, engine = open_database()
+        if out is not None:
+            _make_private(out)
     with make_session_factory(engine)() as session:
         if out is None:
             count = write_export(session, format, sys.stdout)
