@@ -151,20 +151,33 @@ def private_folder(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` empty if missing, and make it 0600 whatever the umask.
+    """Create ``path`` empty with mode 0600 if missing, whatever the umask; take group
+    and other permissions off an existing one (an owner's read-only stays read-only).
 
     SQLite gives a database's -wal and -shm files the database file's mode, so
     creating the database this way keeps all three private.
     """
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for existing in (path, path.with_name(path.name + "-wal"),
+                         path.with_name(path.name + "-shm")):
+            _owner_only(existing)
+        return path
     try:
         os.fchmod(descriptor, 0o600)
     finally:
         os.close(descriptor)
-    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if companion.exists():
-            companion.chmod(0o600)
     return path
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+    except OSError:  # missing, or not ours to change: SQLite will say if it cannot open it
+        pass
 
 
 class DatabaseUnavailable(CaldicottError):
@@ -219,7 +232,8 @@ def database_health(engine: Engine) -> str | None:
         with engine.connect() as connection:
             if connection.dialect.name == "postgresql":
                 return _postgres_health(connection)
-            return _sqlite_health(connection, sqlite_file(str(engine.url)))
+            database = engine.url.database
+            return _sqlite_health(connection, sqlite_file(f"sqlite:///{database or ''}"))
     except exc.DBAPIError as error:
         trouble = storage_trouble(error)
         if trouble is not None:
