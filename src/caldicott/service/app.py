@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _include_capability_routers(app)
     app.include_router(docs.router)
     _install_layers(app, settings)
+    _document_refusals(app)
 
     @app.get("/healthz", tags=["service"], responses={503: {"description": "Unhealthy"}})
     async def healthz() -> JSONResponse:
@@ -74,6 +75,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok", "version": __version__})
 
     return app
+
+
+_OUTCOME = {"application/fhir+json": {"schema": {"type": "object",
+                                                "required": ["resourceType", "issue"]}}}
+_REFUSALS = {
+    "413": {"description": "The body is larger than the service accepts (FHIR "
+                           "OperationOutcome)", "content": _OUTCOME},
+    "503": {"description": "The database is read-only or full (FHIR OperationOutcome)",
+            "content": _OUTCOME},
+}
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """The OpenAPI document names the answers the outer layers give: 413 where a body
+    is taken, 503 everywhere (a read-only or full database)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    responses.setdefault("413", _REFUSALS["413"])
+                responses.setdefault("503", _REFUSALS["503"])
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_layers(app: FastAPI, settings: Settings) -> None:

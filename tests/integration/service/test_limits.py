@@ -142,3 +142,12 @@ def _without(body: dict[str, Any], field: str) -> bytes:
 
     rest = {k: v for k, v in body.items() if k != field}
     return json.dumps(rest).encode()[1:]
+
+
+def test_the_openapi_document_names_the_413_and_the_503(lifecycle: Lifecycle) -> None:
+    paths = lifecycle.client.get("/openapi.json").json()["paths"]
+    submit = paths["/api/trace-requests"]["post"]["responses"]
+    batch = paths["/api/trace-requests/batch"]["post"]["responses"]
+    listing = paths["/api/trace-requests"]["get"]["responses"]
+    assert {"413", "503"} <= set(submit) and {"413", "503"} <= set(batch)
+    assert "503" in listing and "413" not in listing
