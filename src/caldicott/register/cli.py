@@ -24,13 +24,6 @@ def _private_files() -> Iterator[None]:
         os.umask(saved)
 
 
-def _make_private(path: Path) -> None:
-    """An output file, created 0600 (or an existing one made 0600) before it is written."""
-    from caldicott.db import private_file
-
-    private_file(path)
-
-
 @app.command("import")
 def import_(
     file: Path = typer.Argument(..., help="CSV, FHIR Bundle (.json) or FHIR NDJSON (.ndjson)"),
@@ -39,6 +32,7 @@ def import_(
         None, help="Where to write refused rows (default: FILE's name + .rejects.csv)"),
 ) -> None:
     """Import patients, upserting by NHS number and keeping address history."""
+    from caldicott.db import private_file
     from caldicott.errors import InvalidInput
     from caldicott.register.importer import run_import
 
@@ -46,7 +40,7 @@ def import_(
         raise InvalidInput(f"no such file: {file}")
     rejects = rejects or file.with_name(file.name + ".rejects.csv")
     if rejects.exists():
-        rejects.chmod(0o600)  # rewritten in place below: keep it private
+        private_file(rejects)  # an old one is rewritten in place: take others' access away
     with _private_files():
         report = run_import(file, strict=strict, rejects_path=rejects)
     typer.echo(report.summary())
@@ -64,7 +58,7 @@ def export(
     """Write the whole register out as CSV or FHIR NDJSON."""
     import sys
 
-    from caldicott.db import make_session_factory
+    from caldicott.db import make_session_factory, private_file
     from caldicott.errors import InvalidInput
     from caldicott.register.service import write_export
     from caldicott.service.context import open_database
@@ -74,7 +68,7 @@ def export(
     with _private_files():
         _, engine = open_database()
         if out is not None:
-            _make_private(out)
+            private_file(out)  # 0600 before a single patient is written to it
     with make_session_factory(engine)() as session:
         if out is None:
             count = write_export(session, format, sys.stdout)
