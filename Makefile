@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: install demo test check lint typecheck bench
+.PHONY: install demo test check lint typecheck audit bench
 
 $(BIN)/caldicott: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,4 +26,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-check: lint typecheck test
+# bandit (no high-severity finding) and pip-audit (no known vulnerability).
+audit: install
+	BIN=$(BIN) .ci/audit
+
+check: lint typecheck audit test

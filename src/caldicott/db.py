@@ -13,7 +13,9 @@ import datetime as dt
 import functools
 import importlib
 import operator
+import os
 import pkgutil
+import shutil
 import sqlite3
 import time
 import weakref
@@ -22,10 +24,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, exc, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from caldicott.errors import CaldicottError
 from caldicott.settings import Settings
 
 NAMING_CONVENTION = {
@@ -93,15 +96,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     """Build the engine for the configured database.
 
+    SQL parameters never appear in logs or error messages (``hide_parameters``):
+    they are names, dates of birth and NHS numbers. An embedded SQLite file is
+    created 0600 (its -wal and -shm follow its mode) in a 0700 data folder.
+
     Example:
         >>> engine = make_engine(Settings(database_url="sqlite://"))
-        >>> engine.dialect.name
-        'sqlite'
+        >>> engine.dialect.name, engine.hide_parameters
+        ('sqlite', True)
     """
     url = settings.resolved_database_url
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
-        if url.startswith("sqlite:///") and url != "sqlite://":
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            if path.parent == settings.data_dir.absolute():
+                private_folder(path.parent)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -112,6 +125,154 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine)
     return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for an in-memory database.
+
+    Example:
+        >>> sqlite_file("sqlite:////tmp/c.db"), sqlite_file("sqlite://")
+        (PosixPath('/tmp/c.db'), None)
+        >>> sqlite_file("sqlite:///file:/tmp/c.db?mode=ro&uri=true")
+        PosixPath('/tmp/c.db')
+    """
+    if not url.startswith("sqlite:///") or ":memory:" in url:
+        return None
+    location = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(location.removeprefix("file:")) if location else None
+
+
+def private_folder(path: Path) -> Path:
+    """Create ``path`` (and its parents) if missing and make it 0700, whatever the umask."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != 0o700:
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 if missing, whatever the umask; take group
+    and other permissions off an existing one (an owner's read-only stays read-only).
+
+    SQLite gives a database's -wal and -shm files the database file's mode, so
+    creating the database this way keeps all three private.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for existing in (path, path.with_name(path.name + "-wal"),
+                         path.with_name(path.name + "-shm")):
+            _owner_only(existing)
+        return path
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+    return path
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+    except OSError:  # missing, or not ours to change: SQLite will say if it cannot open it
+        pass
+
+
+class DatabaseUnavailable(CaldicottError):
+    """The database refuses writes (read-only, full) or cannot be reached: one clear
+    503 for every route and command, never a 500."""
+
+    status_code = 503
+    fhir_code = "transient"
+    pds_code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, diagnostics: str) -> None:
+        super().__init__(diagnostics, {"Retry-After": "60"})
+
+
+_READ_ONLY = "the database is read-only, so caldicott can record nothing; try again later"
+_FULL = "the database or its disk is full, so caldicott can record nothing; try again later"
+_SQLITE_READONLY, _SQLITE_FULL = 8, 13
+_PG_READ_ONLY, _PG_DISK_FULL = "25006", "53100"
+
+
+def storage_trouble(error: BaseException) -> DatabaseUnavailable | None:
+    """The plain 503 for a database error that means read-only or full, else None.
+
+    Example:
+        >>> storage_trouble(sqlite3.OperationalError("x")) is None
+        True
+    """
+    original = getattr(error, "orig", error)
+    sqlite_code = getattr(original, "sqlite_errorcode", None)
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlite_code is not None and sqlite_code & 0xFF == _SQLITE_READONLY:
+        return DatabaseUnavailable(_READ_ONLY)
+    if sqlite_code is not None and sqlite_code & 0xFF == _SQLITE_FULL:
+        return DatabaseUnavailable(_FULL)
+    if sqlstate == _PG_READ_ONLY:
+        return DatabaseUnavailable(_READ_ONLY)
+    if sqlstate == _PG_DISK_FULL:
+        return DatabaseUnavailable(_FULL)
+    return None
+
+
+MIN_FREE_BYTES = 8 * 2**20  # below this the disk of a SQLite database counts as full
+
+
+def database_health(engine: Engine) -> str | None:
+    """Why the database cannot take writes now (read-only, full, unreachable), or None.
+
+    Reads only, except on SQLite, where a write that changes nothing is tried in
+    a transaction that is rolled back (SQLite has no other way to say read-only).
+    """
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                return _postgres_health(connection)
+            database = engine.url.database
+            return _sqlite_health(connection, sqlite_file(f"sqlite:///{database or ''}"))
+    except exc.DBAPIError as error:
+        trouble = storage_trouble(error)
+        if trouble is not None:
+            return trouble.diagnostics
+        return f"cannot use the database ({type(error.orig).__name__})"
+
+
+def _postgres_health(connection: Connection) -> str | None:
+    read_only, standby = connection.execute(text(
+        "SELECT current_setting('transaction_read_only'), pg_is_in_recovery()")).one()
+    if read_only == "on" or standby:
+        return _READ_ONLY
+    return None
+
+
+def _sqlite_health(connection: Connection, path: Path | None) -> str | None:
+    pages, most = (connection.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+                   for name in ("page_count", "max_page_count"))
+    if pages >= most or (path is not None and shutil.disk_usage(path.parent).free
+                         < MIN_FREE_BYTES):
+        return _FULL
+    raw: Any = connection.connection.driver_connection
+    version = raw.execute("PRAGMA user_version").fetchone()[0]
+    raw.execute("PRAGMA busy_timeout=1000")
+    try:
+        raw.execute("BEGIN")
+        # Takes the write lock and dirties the header, rolled back: writes nothing.
+        raw.execute(f"PRAGMA user_version={int(version)}")
+    except sqlite3.Error as error:
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        if code == _SQLITE_READONLY:
+            return _READ_ONLY
+        if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # busy: someone writes
+            return f"cannot write to the database ({type(error).__name__})"
+    finally:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raw.execute("PRAGMA busy_timeout=30000")
+    return None
 
 
 PING_AFTER_IDLE = 0.5  # seconds: HikariCP's aliveBypassWindowMs default

@@ -53,6 +53,20 @@ class Settings(BaseSettings):
         False, description="Let requests carry a request_date, to replay history (the demo's "
         "scenario); a live service judges every request as of the day it receives it"
     )
+    max_body_bytes: int = Field(
+        2**20, ge=1024, description="Largest request body accepted (bytes); larger is a 413, "
+        "refused before it is read or the caller is authenticated")
+    max_batch_body_bytes: int = Field(
+        32 * 2**20, ge=1024, description="Largest body of POST /api/trace-requests/batch "
+        "(bytes): 10,000 requests with long justifications fit")
+    behind_tls: bool = Field(
+        False, description="The service is reached only over HTTPS (a proxy terminates TLS): "
+        "send Strict-Transport-Security on every response, not only on HTTPS requests")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="Proxies whose X-Forwarded-For/-Proto headers are trusted "
+        "(comma-separated addresses, or * for any)")
+    access_log: bool = Field(
+        True, description="Log each request's method, path (never its query) and status")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

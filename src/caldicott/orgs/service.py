@@ -13,6 +13,10 @@ from caldicott.orgs.models import ORGANISATION_KINDS, OrganisationRow
 
 # ODS-style codes: "X26" (NHS Digital), "RJ1", "HO-IE". Upper case, 2 to 16 characters.
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,15}$")
+# Codes go into ledger events in the clear, and the ledger refuses anything shaped like
+# a postcode or an NHS number there: such a code would make every later event fail.
+_POSTCODE_SHAPED = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
+_NHS_NUMBER_SHAPED = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
 
 
 def normalise_code(code: str) -> str:
@@ -32,6 +36,9 @@ def add_organisation(session: Session, code: str, name: str, kind: str) -> Organ
         >>> add_organisation(session, "X26", "NHS Digital", "nhs_digital")  # doctest: +SKIP
     """
     code = normalise_code(code)
+    if _POSTCODE_SHAPED.search(code) or _NHS_NUMBER_SHAPED.search(code):
+        raise InvalidInput(f"organisation code {code!r} looks like a postcode or an NHS "
+                           "number; choose another (an ODS code such as X26)")
     if not _CODE.match(code):
         raise InvalidInput(f"organisation code {code!r} must be 2-16 letters, digits or '-'")
     if not name.strip() or len(name.strip()) > 200:

@@ -20,14 +20,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caldicott import __version__
-from caldicott.db import make_engine, make_session_factory
+from caldicott.db import database_health, make_engine, make_session_factory, storage_trouble
 from caldicott.errors import CaldicottError
+from caldicott.service import docs
 from caldicott.service.outcome import operation_outcome
+from caldicott.service.security import ContainErrors, GuardBodies, SecurityHeaders
 from caldicott.settings import Settings
+
+BATCH_PATH = "/api/trace-requests/batch"
 
 _HTTP_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                      409: "conflict", 422: "invalid"}
@@ -47,21 +53,67 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="A disclosure-control gateway for confidential patient data.",
         lifespan=lifespan,
+        docs_url=None,  # served by caldicott.service.docs, with no third-party script
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessions = make_session_factory(app.state.engine)
     _install_error_handlers(app)
     _include_capability_routers(app)
+    app.include_router(docs.router)
+    _install_layers(app, settings)
+    _document_refusals(app)
 
-    @app.get("/healthz", tags=["service"])
-    def healthz() -> dict[str, str]:
-        """Liveness and database reachability."""
-        with app.state.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
+    @app.get("/healthz", tags=["service"], responses={503: {"description": "Unhealthy"}})
+    async def healthz() -> JSONResponse:
+        """Liveness, and whether the database can take writes (not read-only, not full)."""
+        reason = await run_in_threadpool(database_health, app.state.engine)
+        if reason is not None:
+            return JSONResponse({"status": "unhealthy", "reason": reason,
+                                 "version": __version__}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
 
     return app
+
+
+_OUTCOME = {"application/fhir+json": {"schema": {"type": "object",
+                                                "required": ["resourceType", "issue"]}}}
+_REFUSALS = {
+    "413": {"description": "The body is larger than the service accepts (FHIR "
+                           "OperationOutcome)", "content": _OUTCOME},
+    "503": {"description": "The database is read-only or full (FHIR OperationOutcome)",
+            "content": _OUTCOME},
+}
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """The OpenAPI document names the answers the outer layers give: 413 where a body
+    is taken, 503 everywhere (a read-only or full database)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    responses.setdefault("413", _REFUSALS["413"])
+                responses.setdefault("503", _REFUSALS["503"])
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_layers(app: FastAPI, settings: Settings) -> None:
+    """Outermost last: headers on every answer, then errors contained, then limits."""
+    app.add_middleware(GuardBodies, max_bytes=settings.max_body_bytes,
+                       max_bytes_by_path={BATCH_PATH: settings.max_batch_body_bytes})
+    app.add_middleware(ContainErrors)
+    app.add_middleware(SecurityHeaders, behind_tls=settings.behind_tls,
+                       log_requests=settings.access_log)
 
 
 async def _drain_and_dispose(engine: Engine, seconds: float = 5.0) -> None:
@@ -122,6 +174,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         for name, value in (error.headers or {}).items():
             response.headers[name] = value
         return response
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> Response:
+        trouble = storage_trouble(error)
+        if trouble is None:
+            raise error  # a bug: ContainErrors logs where, without the statement's values
+        return await domain_error(request, trouble)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

@@ -159,3 +159,31 @@ def test_a_bad_search_gets_a_400_operation_outcome(client: TestClient, query: st
     issue = response.json()["issue"][0]
     assert issue["details"]["coding"][0]["code"] == code
     assert diagnostics in issue["diagnostics"]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("family", "Quill\x00feather"), ("given", "Zan\x00the"), ("address-postalcode", "B1\x002CD"),
+    ("birthdate", "eq1984-03-12\x00"), ("gender", "female\x00"), ("_max-results", "5\x00")])
+def test_a_nul_byte_in_a_search_parameter_is_a_400_and_the_client_carries_on(
+        client: TestClient, name: str, value: str) -> None:
+    params = {"family": "Quillfeather", "birthdate": "eq1984-03-12", name: value}
+    for fuzzy in ("false", "true"):
+        params |= {"given": params.get("given", "Zanthe"), "_fuzzy-match": fuzzy}
+        response = client.get("/fhir/Patient", params=params)
+        assert response.status_code == 400, (fuzzy, response.text)
+        assert response.json()["resourceType"] == "OperationOutcome"
+    after = _search(client, family="Quillfeather", birthdate="eq1984-03-12")
+    assert after.status_code == 200 and after.json()["total"] == 1
+
+
+@pytest.mark.parametrize(("given", "family"), [
+    ("\N{GRINNING FACE}", "Quillfeather"), ("Zanthe", "\N{GRINNING FACE}"),
+    ("Zanthe", "--"), ("\N{GRINNING FACE}", "\N{GRINNING FACE}")])
+def test_a_fuzzy_search_with_a_name_of_no_letters_never_scores_one(
+        client: TestClient, given: str, family: str) -> None:
+    response = _search(client, given=given, family=family, birthdate="1984-03-12",
+                       _fuzzy_match="true")
+    scores = [e["search"]["score"] for e in response.json().get("entry", [])]
+    assert 1.0 not in scores
+    assert response.status_code == 400, response.text
+    assert "no letters to compare" in response.json()["issue"][0]["diagnostics"]

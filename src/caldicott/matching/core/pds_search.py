@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from caldicott.errors import InvalidInput
+from caldicott.matching.core.normalise import normalise_name
 
 ALLOWED = {"family", "given", "gender", "birthdate", "address-postalcode", "address-postcode",
            "_fuzzy-match", "_exact-match", "_history", "_max-results"}
 GENDERS = ("male", "female", "other", "unknown")
 _DATE = re.compile(r"^(eq|ge|le)?(\d{4}-\d{2}-\d{2})$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class MissingValue(InvalidInput):
@@ -135,6 +137,7 @@ def parse_search(params: dict[str, list[str]], today: dt.date | None = None) -> 
     unknown = sorted(set(params) - ALLOWED)
     if unknown:
         raise AdditionalProperties(f"unknown search parameter(s): {', '.join(unknown)}")
+    _refuse_control_characters(params)
     gender = _one(params, "gender")
     if gender is not None and gender not in GENDERS:
         raise InvalidInput(f"gender must be one of {', '.join(GENDERS)}, not {gender!r}")
@@ -153,11 +156,30 @@ def parse_search(params: dict[str, list[str]], today: dt.date | None = None) -> 
     return search
 
 
+def _refuse_control_characters(params: dict[str, list[str]]) -> None:
+    # A NUL cannot be stored or compared in PostgreSQL text (it was a 500), and no
+    # name, date or postcode holds a control character.
+    for name, values in params.items():
+        if any(_CONTROL.search(value) for value in values):
+            raise InvalidInput(f"{name} must not contain control characters")
+
+
+def _check_comparable_names(s: PatientSearch) -> None:
+    # A name with no letters the matcher compares (an emoji, only punctuation) would
+    # count as missing, and a missing field agrees with everyone: every candidate
+    # would score 1.0.
+    for what, value in (("family", s.family), *(("given", g) for g in s.given)):
+        if value is not None and normalise_name(value) is None:
+            raise InvalidSearch(f"{what} {value!r} has no letters to compare; a fuzzy "
+                                "search needs names written in letters")
+
+
 def _check_combination(s: PatientSearch) -> None:
     born = s.born_on or s.born_from or s.born_to
     if s.fuzzy:
         if s.wildcard:
             raise InvalidSearch("wildcards cannot be used with _fuzzy-match")
+        _check_comparable_names(s)
         if (s.born_from or s.born_to) and not s.born_on:
             raise InvalidSearch("_fuzzy-match needs one date of birth (eqYYYY-MM-DD)")
         ok = (s.given and s.family and born) or (
