@@ -181,7 +181,10 @@ def claimed_commitments(entry: bytes) -> list[bytes]:
     found, at = [], entry.find(_COMMITMENT_MARK)
     while at >= 0:
         start = at + len(_COMMITMENT_MARK)
-        found.append(bytes.fromhex(entry[start:start + 64].decode()))
+        text = entry[start:start + 64]
+        # Not hex (a damaged entry): kept as it is, so it matches no opening's commitment.
+        found.append(bytes.fromhex(text.decode()) if _HEX64.fullmatch(text.decode(
+            "ascii", "replace")) else text)
         at = entry.find(_COMMITMENT_MARK, start + 64)
     return found
 
