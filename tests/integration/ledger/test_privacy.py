@@ -7,6 +7,8 @@ import datetime as dt
 import itertools
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,13 @@ def test_verify_fails_when_a_private_subject_row_or_nonce_is_edited(
     assert result.returncode == 1, result.stdout
     assert "index 7: subjects do not match the commitments in the leaf" in result.stderr
     assert "first bad index: 7" in result.stderr
+
+
+def test_processes_starting_at_once_share_one_pseudonym_key(tmp_path: Path) -> None:
+    code = ("import sys; from pathlib import Path; from caldicott.ledger.keys import "
+            "pseudonym_key; print(pseudonym_key(Path(sys.argv[1])).hex())")
+    starters = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                                 stdout=subprocess.PIPE, text=True) for _ in range(8)]
+    keys = {starter.communicate(timeout=60)[0].strip() for starter in starters}
+    assert keys == {(tmp_path / "keys" / "pseudonym-hmac").read_bytes().hex()}
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == ["pseudonym-hmac"]
