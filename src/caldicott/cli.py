@@ -45,9 +45,19 @@ _register_capabilities()
 
 
 def main() -> None:
-    """Run the CLI; a domain error is one plain line on stderr and exit code 2."""
+    """Run the CLI; a domain error or bad settings are one plain line on stderr and exit
+    code 2 (never a traceback, which would print every setting's value)."""
+    from pydantic import ValidationError
+
+    from caldicott.settings import settings_problem
+
     try:
         root()
     except CaldicottError as error:
         typer.echo(f"caldicott: {error.diagnostics}", err=True)
+        sys.exit(2)
+    except ValidationError as error:
+        if error.title != "Settings":  # not a settings problem: a bug, let it show
+            raise
+        typer.echo(f"caldicott: {settings_problem(error)}", err=True)
         sys.exit(2)

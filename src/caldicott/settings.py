@@ -10,10 +10,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-in-production"
+MIN_SECRET_LENGTH = 32
+SECRET_PROBLEM = (f"CALDICOTT_SECRET_KEY must be set in production, at least {MIN_SECRET_LENGTH} "
+                  "characters and not the placeholder")
 
 
 class Settings(BaseSettings):
@@ -39,7 +42,9 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         PLACEHOLDER_SECRET,
-        description="Secret for keyed hashes of identifiers; must be set in production",
+        description="The service's own secret (for values it signs); in production at least "
+        "32 characters and not the placeholder. Patients' pseudonyms do not use it: they "
+        "are keyed with a random key in the data folder",
     )
     host: str = Field("127.0.0.1", description="Address the HTTP service listens on")
     port: int = Field(8000, description="Port the HTTP service listens on")
@@ -69,9 +74,12 @@ class Settings(BaseSettings):
         True, description="Log each request's method, path (never its query) and status")
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> Settings:
-        if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
-            raise ValueError("CALDICOTT_SECRET_KEY must be set in production")
+    def _refuse_a_weak_secret(self) -> Settings:
+        if self.environment == "production" and (
+                self.secret_key == PLACEHOLDER_SECRET
+                or len(self.secret_key) < MIN_SECRET_LENGTH
+                or PLACEHOLDER_SECRET in self.secret_key):
+            raise ValueError(SECRET_PROBLEM)
         if self.environment == "production" and self.replay_history:
             raise ValueError("CALDICOTT_REPLAY_HISTORY is for replaying history, never in "
                              "production")
@@ -86,3 +94,24 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One plain line saying which settings are wrong and why, naming no value given
+    (pydantic's own message repeats every input, the database URL's password included).
+
+    Example:
+        >>> try:
+        ...     Settings(environment="production", secret_key="short")
+        ... except ValidationError as e:
+        ...     print(settings_problem(e))
+        invalid settings: CALDICOTT_SECRET_KEY must be set in production, at least 32 \
+characters and not the placeholder
+    """
+    problems = []
+    for issue in error.errors(include_input=False, include_url=False):
+        message = str(issue.get("msg", "invalid")).removeprefix("Value error, ")
+        names = [f"CALDICOTT_{part}".upper() for part in issue.get("loc", ()) if
+                 isinstance(part, str)]
+        problems.append(f"{names[0]}: {message}" if names else message)
+    return "invalid settings: " + "; ".join(problems)

@@ -1,7 +1,13 @@
-"""Routes an auditor uses to check the ledger without trusting us: checkpoint, proofs, entries.
+"""The ledger's routes.
 
-The log holds no personal data in the clear, so these are readable without a
-patient's-data role; a bad parameter is a 400/422 OperationOutcome, never a 500.
+Public (no token): the signed checkpoint and the inclusion and consistency
+proofs, which carry only hashes. With them an outside auditor checks that the
+log only grows and that an entry they were given is in it, without trusting us.
+
+Signed in: the entries themselves (``read_ledger``: reviewers and auditors),
+and the report of every entry about one person (``/api/ledger/person``), the
+only route that reads the private keyed index. A bad parameter is a 400/422
+OperationOutcome, never a 500.
 """
 
 from __future__ import annotations
@@ -13,15 +19,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from caldicott.ledger import service
+from caldicott.access.core.policy import can
+from caldicott.access.core.roles import Action
+from caldicott.access.deps import CurrentUser, ensure
+from caldicott.ledger import person, service
 from caldicott.ledger.schemas import (
     ConsistencyProofOut,
     EntriesOut,
     EntryOut,
     InclusionProofOut,
+    PersonReportOut,
     b64,
+    person_report_out,
 )
 from caldicott.service.deps import SessionDep, SettingsDep
 
@@ -43,12 +55,12 @@ async def _sequence_the_queue(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(service.finish_rounds, engine)
 
 
-router = APIRouter(prefix="/ledger", tags=["ledger"], lifespan=_sequence_the_queue)
+router = APIRouter(tags=["ledger"], lifespan=_sequence_the_queue)
 
 Size = Annotated[int, Query(ge=0, le=2**62)]
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse)
+@router.get("/ledger/checkpoint", response_class=PlainTextResponse)
 def get_checkpoint(session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
     """The latest signed checkpoint (C2SP signed note, text/plain)."""
     with session.begin():
@@ -56,7 +68,7 @@ def get_checkpoint(session: SessionDep, settings: SettingsDep) -> PlainTextRespo
     return PlainTextResponse(signed.note, media_type="text/plain; charset=utf-8")
 
 
-@router.get("/proof/inclusion")
+@router.get("/ledger/proof/inclusion")
 def get_inclusion_proof(session: SessionDep, index: Size,
                         tree_size: Size | None = None) -> InclusionProofOut:
     """The RFC 9162 inclusion proof of leaf ``index`` (default: in the current tree)."""
@@ -67,7 +79,7 @@ def get_inclusion_proof(session: SessionDep, index: Size,
                              inclusion_path=[b64(h) for h in proof.proof])
 
 
-@router.get("/proof/consistency")
+@router.get("/ledger/proof/consistency")
 def get_consistency_proof(session: SessionDep, first: Size,
                           second: Size | None = None) -> ConsistencyProofOut:
     """The RFC 9162 consistency proof from tree size ``first`` to ``second`` (default: current)."""
@@ -79,11 +91,43 @@ def get_consistency_proof(session: SessionDep, first: Size,
                                consistency_path=[b64(h) for h in proof.proof])
 
 
-@router.get("/entries")
-def get_entries(session: SessionDep, start: Size, end: Size) -> EntriesOut:
-    """Leaf entries ``start <= index < end`` (at most 1,000 per page)."""
+@router.get("/ledger/entries")
+def get_entries(principal: CurrentUser, session: SessionDep, start: Size,
+                end: Size) -> EntriesOut:
+    """Leaf entries ``start <= index < end`` (at most 1,000 per page); signed in with
+    ``read_ledger``."""
+    ensure(can(principal, Action.READ_LEDGER))
     with session.begin():
         size, _ = service.tree_head(session)
         rows = service.entries(session, start, end)
     return EntriesOut(tree_size=size, entries=[
         EntryOut(index=i, leaf_hash=b64(h), entry=e.decode("utf-8")) for i, e, h in rows])
+
+
+NhsNumber = Annotated[str, Query(min_length=10, max_length=12, pattern=r"^[0-9 ]+$",
+                                 description="The patient's NHS number")]
+
+
+class PersonQuery(BaseModel):
+    nhs_number: str = Field(min_length=10, max_length=12, pattern=r"^[0-9 ]+$")
+
+
+@router.get("/api/ledger/person")
+def get_person_report(principal: CurrentUser, session: SessionDep, settings: SettingsDep,
+                      nhs_number: NhsNumber) -> PersonReportOut:
+    """Every ledger entry about one person, by channel: reviewers and auditors only.
+
+    Prefer ``POST`` with the number in the body, which proxies do not log.
+    """
+    with session.begin():
+        report = person.person_report(session, settings, principal, nhs_number)
+    return person_report_out(report)
+
+
+@router.post("/api/ledger/person")
+def post_person_report(principal: CurrentUser, session: SessionDep, settings: SettingsDep,
+                       body: PersonQuery) -> PersonReportOut:
+    """As ``GET``, with the NHS number in the body instead of the address."""
+    with session.begin():
+        report = person.person_report(session, settings, principal, body.nhs_number)
+    return person_report_out(report)

@@ -1,4 +1,5 @@
-"""``caldicott ledger``: verify the log, and write a signed checkpoint for an auditor."""
+"""``caldicott ledger``: verify the log, write a signed checkpoint for an auditor, and
+report every entry about one person."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(name="ledger", help="The verifiable append-only ledger: verify, checkpoint.",
-                  no_args_is_help=True)
+app = typer.Typer(name="ledger", no_args_is_help=True,
+                  help="The verifiable append-only ledger: verify, checkpoint, person.")
 
 
 @app.command("verify")
@@ -76,3 +77,36 @@ def checkpoint(
     else:
         out.write_text(signed.note, encoding="utf-8")
         typer.echo(f"checkpoint at size {signed.tree_size} written to {out}", err=True)
+
+
+@app.command("person")
+def person_report(
+    nhs_number: str = typer.Argument(..., help="The patient's NHS number, or - to read it "
+                                     "from standard input (kept out of the process list)"),
+) -> None:
+    """Every ledger entry about one person, by channel, through the private keyed index.
+
+    Lists each entry's date, type, agreement and version, the organisation that
+    asked (where known) and the request it belongs to. The lookup is itself
+    recorded in the ledger.
+    """
+    import sys
+
+    from caldicott.db import unit_of_work
+    from caldicott.ledger.person import person_report as report_of
+    from caldicott.service.context import open_database
+
+    number = sys.stdin.readline().strip() if nhs_number == "-" else nhs_number
+    settings, engine = open_database()
+    with unit_of_work(engine) as session:
+        report = report_of(session, settings, None, number)
+    if not report.total:
+        typer.echo("no ledger entries about this person")
+        return
+    for channel, entries in sorted(report.channels.items()):
+        typer.echo(f"{channel}: {len(entries)} entries, "
+                   f"{report.disclosures(channel)} disclosures")
+        for e in entries:
+            agreement = f"{e.agreement or '-'} v{e.agreement_version or '-'}"
+            typer.echo(f"  #{e.index:<6} {e.recorded}  {e.type:<24} {e.outcome:<8} "
+                       f"{agreement:<18} to {e.recipient_organisation or '-':<8} {e.request}")

@@ -1,8 +1,15 @@
-"""The checkpoint signing key: made on first use, kept in the data folder, never in the database.
+"""The ledger's keys: made on first use, kept in the data folder, never in the database.
 
-Stored as a PKCS#8 PEM at ``data_dir/keys/ledger-ed25519`` with mode 0600 in a 0700
-folder. It is written to a temporary file and linked into place, so two processes
-starting at once end up sharing one key instead of each signing with its own. A key
+Two keys live in ``data_dir/keys`` (a 0700 folder), each a file of mode 0600:
+
+* ``ledger-ed25519``, the checkpoint signing key (PKCS#8 PEM);
+* ``pseudonym-hmac``, 32 random bytes keying the HMAC that stands in for a
+  patient's identifier (:func:`pseudonym_key`). Not ``CALDICOTT_SECRET_KEY``: a
+  placeholder or guessable secret would let anyone holding a pseudonym try the
+  whole NHS number space (a billion numbers) in seconds.
+
+Each is written to a temporary file and linked into place, so two processes
+starting at once end up sharing one key instead of each using its own. A key
 file that others can read is refused, as ssh refuses one.
 """
 
@@ -10,6 +17,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +32,8 @@ from cryptography.hazmat.primitives.serialization import (
 from caldicott.errors import Conflict
 
 KEY_NAME = "ledger-ed25519"
+PSEUDONYM_KEY_NAME = "pseudonym-hmac"
+PSEUDONYM_KEY_BYTES = 32
 
 
 def key_path(data_dir: Path) -> Path:
@@ -52,24 +62,57 @@ def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
 def _cached_key(path: Path) -> Ed25519PrivateKey:
     if not path.exists():
         _create(path)
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise Conflict(f"ledger signing key {path} is readable by others; chmod 600 it")
+    _refuse_if_shared(path, "ledger signing key")
     key = load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise Conflict(f"{path} is not an Ed25519 private key")
     return key
 
 
+def pseudonym_key(data_dir: Path) -> bytes:
+    """The key of patients' pseudonyms: 32 random bytes, generated on first use.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> len(pseudonym_key(d)), pseudonym_key(d) == pseudonym_key(d)
+        (32, True)
+    """
+    return _cached_pseudonym_key(data_dir.absolute() / "keys" / PSEUDONYM_KEY_NAME)
+
+
+@lru_cache(maxsize=8)
+def _cached_pseudonym_key(path: Path) -> bytes:
+    if not path.exists():
+        _write_once(path, os.urandom(PSEUDONYM_KEY_BYTES))
+    _refuse_if_shared(path, "pseudonym key")
+    key = path.read_bytes()
+    if len(key) != PSEUDONYM_KEY_BYTES:
+        raise Conflict(f"pseudonym key {path} is not {PSEUDONYM_KEY_BYTES} bytes; "
+                       "restore it from backup")
+    return key
+
+
+def _refuse_if_shared(path: Path, what: str) -> None:
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise Conflict(f"{what} {path} is readable by others; chmod 600 it")
+
+
 def _create(path: Path) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
                                                      NoEncryption())
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _write_once(path, pem)
+
+
+def _write_once(path: Path, content: bytes) -> None:
+    """Write ``content`` at ``path`` unless another process got there first (then keep
+    theirs): a private temporary file, fsynced, hard-linked into place."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.link(temporary, path)  # fails if another process got there first: use theirs

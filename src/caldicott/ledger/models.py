@@ -8,14 +8,19 @@ log, bound to their leaf by the SHA-256 the leaf carries; ``ledger_checkpoint``
 keeps every signed checkpoint so ``verify`` can check them all; ``ledger_queue``
 holds entries committed by transactions that found the head locked, until the
 next integration round moves them into the tree (PostgreSQL only; see
-``caldicott.ledger.service``).
+``caldicott.ledger.service``); ``ledger_quarantine`` keeps queued rows a round
+found forged or damaged, set aside for ``verify`` to name.
+
+``ledger_subject`` is private: the opening (pseudonym and nonce) of each
+subject commitment a leaf holds, and the keyed index that finds a person's
+entries. The public routes never read it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caldicott.db import Base, UTCDateTime, utcnow
@@ -71,6 +76,26 @@ class LedgerDetail(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class LedgerSubject(Base):
+    """The opening of one subject commitment of one leaf, beside the log (private).
+
+    The leaf holds SHA-256(tag, kind, pseudonym, nonce); this row holds the
+    pseudonym (an HMAC of the identifier under the key in the data folder) and
+    the nonce, so ``verify`` can recompute the commitment and the index on
+    ``pseudonym`` finds every entry about one person. No foreign key: the
+    commitment binds a row to its leaf more tightly than one could, and
+    ``verify`` names a row whose leaf is missing.
+    """
+
+    __tablename__ = "ledger_subject"
+
+    index: Mapped[int] = mapped_column(LeafIndex, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20))
+    pseudonym: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
+
+
 class LedgerCheckpoint(Base):
     """A signed checkpoint (C2SP signed note) the log has issued."""
 
@@ -101,3 +126,23 @@ class LedgerQueue(Base):
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     detail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     seal: Mapped[bytes] = mapped_column(LargeBinary(32))
+    subjects: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # openings
+
+
+class LedgerQuarantine(Base):
+    """A queued row an integration round refused (forged or damaged), set aside.
+
+    Kept, not deleted: it is evidence, and ``verify`` names it until someone
+    deals with it. Moving it out of the queue stops it blocking the rows behind.
+    """
+
+    __tablename__ = "ledger_quarantine"
+
+    seq: Mapped[int] = mapped_column(LeafIndex, primary_key=True, autoincrement=False)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    detail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    seal: Mapped[bytes] = mapped_column(LargeBinary)
+    subjects: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    problem: Mapped[str] = mapped_column(Text)
+    set_aside_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

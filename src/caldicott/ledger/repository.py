@@ -27,8 +27,12 @@ from caldicott.ledger.models import (
     LedgerEntry,
     LedgerHead,
     LedgerNode,
+    LedgerQuarantine,
     LedgerQueue,
+    LedgerSubject,
 )
+from caldicott.orgs.models import OrganisationRow
+from caldicott.requests.models import TraceRequestRow
 
 HEAD_ID = 1
 HEAD = cast(Table, LedgerHead.__table__)
@@ -73,6 +77,8 @@ _SQLITE_LOCK = ('UPDATE ledger_head SET tree_size = tree_size WHERE id = 1 '
 _SQLITE_ENTRY = 'INSERT INTO ledger_entry ("index", entry, leaf_hash, seal) VALUES (?, ?, ?, ?)'
 _SQLITE_DETAIL = 'INSERT INTO ledger_detail ("index", body) VALUES (?, ?)'
 _SQLITE_NODE = "INSERT INTO ledger_node (key, hash) VALUES (?, ?)"
+_SQLITE_SUBJECT = ('INSERT INTO ledger_subject ("index", position, kind, pseudonym, nonce) '
+                   "VALUES (?, ?, ?, ?, ?)")
 _SQLITE_HEAD = "UPDATE ledger_head SET tree_size = ?, root = ?, frontier = ? WHERE id = 1"
 _SQLITE_SEED = ("INSERT INTO ledger_head (id, tree_size, root, frontier) "
                 "VALUES (1, 0, ?, x'') ON CONFLICT DO NOTHING")
@@ -81,13 +87,23 @@ _SQLITE_SEED = ("INSERT INTO ledger_head (id, tree_size, root, frontier) "
 _PG_LOCK = "SELECT tree_size, frontier FROM ledger_head WHERE id = 1 FOR UPDATE"
 _PG_SEED = ("INSERT INTO ledger_head (id, tree_size, root, frontier) "
             "VALUES (1, 0, %s, '') ON CONFLICT DO NOTHING")
-_PG_QUEUE = ("INSERT INTO ledger_queue (entry, leaf_hash, detail, seal) "
-             "SELECT * FROM unnest(%s::bytea[], %s::bytea[], %s::bytea[], %s::bytea[])")
-_PG_QUEUE_ONE = ("INSERT INTO ledger_queue (entry, leaf_hash, detail, seal) "
-                 "VALUES (%s, %s, %s, %s)")
+_PG_QUEUE = ("INSERT INTO ledger_queue (entry, leaf_hash, detail, seal, subjects) "
+             "SELECT * FROM unnest(%s::bytea[], %s::bytea[], %s::bytea[], %s::bytea[], "
+             "%s::bytea[])")
+_PG_QUEUE_ONE = ("INSERT INTO ledger_queue (entry, leaf_hash, detail, seal, subjects) "
+                 "VALUES (%s, %s, %s, %s, %s)")
 _PG_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, true)"
-_PG_QUEUED = ("SELECT seq, entry, leaf_hash, detail, seal FROM ledger_queue "
+_PG_QUEUED = ("SELECT seq, entry, leaf_hash, detail, seal, subjects FROM ledger_queue "
               "ORDER BY seq LIMIT %s")
+# A round moves a queued row it refuses (forged, damaged) here, so it no longer heads
+# the queue: kept as evidence, named by verify.
+_PG_SET_ASIDE = """
+WITH x AS (INSERT INTO ledger_quarantine
+           (seq, entry, leaf_hash, detail, seal, subjects, problem, set_aside_at)
+           SELECT *, now() FROM unnest(%(seq)s::bigint[], %(e)s::bytea[], %(l)s::bytea[],
+                                      %(d)s::bytea[], %(s)s::bytea[], %(o)s::bytea[],
+                                      %(p)s::text[]))
+DELETE FROM ledger_queue WHERE seq = ANY(%(seq)s::bigint[])"""
 _PG_WRITE = """
 WITH e AS (INSERT INTO ledger_entry ("index", entry, leaf_hash, seal)
            SELECT * FROM unnest(%(i)s::bigint[], %(e)s::bytea[], %(l)s::bytea[], %(s)s::bytea[])),
@@ -95,18 +111,24 @@ WITH e AS (INSERT INTO ledger_entry ("index", entry, leaf_hash, seal)
            SELECT * FROM unnest(%(di)s::bigint[], %(db)s::bytea[])),
      n AS (INSERT INTO ledger_node (key, hash)
            SELECT * FROM unnest(%(nk)s::bigint[], %(nh)s::bytea[])),
+     o AS (INSERT INTO ledger_subject ("index", position, kind, pseudonym, nonce)
+           SELECT * FROM unnest(%(oi)s::bigint[], %(op)s::int[], %(ok)s::text[],
+                                %(od)s::bytea[], %(on)s::bytea[])),
      q AS (DELETE FROM ledger_queue WHERE seq = ANY(%(q)s::bigint[]))
 UPDATE ledger_head SET tree_size = %(size)s, root = %(root)s, frontier = %(frontier)s
 WHERE id = 1"""
 
-QueuedRow = tuple[int, bytes, bytes, bytes | None, bytes]  # seq, entry, leaf, detail, seal
+# seq, entry, leaf, detail, seal, subjects (the openings of its commitments)
+QueuedRow = tuple[int, bytes, bytes, bytes | None, bytes, bytes | None]
+# index, position, kind, pseudonym, nonce
+SubjectRow = tuple[int, int, str, bytes, bytes]
 
 
 def queued_row(row: Any) -> QueuedRow:
     """A ``ledger_queue`` row as plain Python values (drivers hand back memoryviews)."""
-    seq, entry, leaf, detail, stamp = row
+    seq, entry, leaf, detail, stamp, subjects = row
     return (int(seq), bytes(entry), bytes(leaf), None if detail is None else bytes(detail),
-            bytes(stamp))
+            bytes(stamp), None if subjects is None else bytes(subjects))
 
 
 def dbapi(session: Session) -> tuple[str, Any]:
@@ -128,14 +150,17 @@ def sqlite_lock(raw: Any) -> tuple[int, bytes]:
 
 def sqlite_write(raw: Any, entries: Sequence[tuple[int, bytes, bytes, bytes]],
                  details: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
-                 head: tuple[int, bytes, bytes]) -> None:
-    """Insert entry, detail and node rows and write the head (the write lock is held)."""
+                 head: tuple[int, bytes, bytes], subjects: Sequence[SubjectRow] = ()) -> None:
+    """Insert entry, detail, subject and node rows and write the head (the write lock
+    is held)."""
     if len(entries) == 1:
         raw.execute(_SQLITE_ENTRY, entries[0])
     else:
         raw.executemany(_SQLITE_ENTRY, entries)
     if details:
         raw.executemany(_SQLITE_DETAIL, details)
+    if subjects:
+        raw.executemany(_SQLITE_SUBJECT, subjects)
     if nodes:
         raw.executemany(_SQLITE_NODE, nodes)
     raw.execute(_SQLITE_HEAD, head)
@@ -171,8 +196,9 @@ def pg_queued(raw: Any, limit: int) -> list[QueuedRow]:
         return [queued_row(row) for row in cursor.fetchall()]
 
 
-def pg_queue(raw: Any, rows: Sequence[tuple[bytes, bytes, bytes | None, bytes]]) -> None:
-    """Queue ``(entry, leaf_hash, detail, seal)`` rows (no lock taken)."""
+def pg_queue(raw: Any,
+             rows: Sequence[tuple[bytes, bytes, bytes | None, bytes, bytes | None]]) -> None:
+    """Queue ``(entry, leaf_hash, detail, seal, subjects)`` rows (no lock taken)."""
     with raw.cursor() as cursor:
         if len(rows) == 1:  # the usual case: one append per transaction
             cursor.execute(_PG_QUEUE_ONE, rows[0], binary=True)
@@ -183,17 +209,31 @@ def pg_queue(raw: Any, rows: Sequence[tuple[bytes, bytes, bytes | None, bytes]])
 
 def pg_write(raw: Any, entries: Sequence[tuple[int, bytes, bytes, bytes]],
              details: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
-             head: tuple[int, bytes, bytes], integrated: Sequence[int]) -> None:
-    """Insert entries, details and nodes, drop integrated queue rows, write the head:
-    one statement, one round trip (the head lock is held)."""
+             head: tuple[int, bytes, bytes], integrated: Sequence[int],
+             subjects: Sequence[SubjectRow] = ()) -> None:
+    """Insert entries, details, subjects and nodes, drop integrated queue rows, write the
+    head: one statement, one round trip (the head lock is held)."""
     i, e, h, s = (list(column) for column in zip(*entries, strict=True))
     di = [index for index, _ in details]
     nk = [key for key, _ in nodes]
+    oi, op, ok, od, on = (list(column) for column in zip(*subjects, strict=True)) \
+        if subjects else ([], [], [], [], [])
     params = {"i": i, "e": e, "l": h, "s": s, "di": di, "db": [b for _, b in details],
               "nk": nk, "nh": [value for _, value in nodes], "q": list(integrated),
+              "oi": oi, "op": op, "ok": ok, "od": od, "on": on,
               "size": head[0], "root": head[1], "frontier": head[2]}
     with raw.cursor() as cursor:
         cursor.execute(_PG_WRITE, params, binary=True)
+
+
+def pg_set_aside(raw: Any, rows: Sequence[tuple[QueuedRow, str]]) -> None:
+    """Move refused queued rows, each with why, to ``ledger_quarantine`` (head lock held)."""
+    seq, e, h, d, s, o = (list(column) for column in zip(*(row for row, _ in rows),
+                                                         strict=True))
+    params = {"seq": seq, "e": e, "l": h, "d": d, "s": s, "o": o,
+              "p": [problem for _, problem in rows]}
+    with raw.cursor() as cursor:
+        cursor.execute(_PG_SET_ASIDE, params, binary=True)
 
 
 def lock_head(session: Session) -> tuple[int, bytes]:
@@ -331,11 +371,51 @@ def stream_details(session: Session) -> Iterator[tuple[int, bytes]]:
                    .order_by(LedgerDetail.index))
 
 
-def stream_queue(session: Session) -> Iterator[tuple[int, bytes, bytes, bytes | None, bytes]]:
-    """Every queued entry ``(seq, entry, leaf_hash, detail, seal)`` in queue order."""
+def stream_queue(session: Session) -> Iterator[Any]:
+    """Every queued entry ``(seq, entry, leaf_hash, detail, seal, subjects)`` in queue
+    order."""
     return _stream(session, select(LedgerQueue.seq, LedgerQueue.entry, LedgerQueue.leaf_hash,
-                                   LedgerQueue.detail, LedgerQueue.seal)
+                                   LedgerQueue.detail, LedgerQueue.seal, LedgerQueue.subjects)
                    .order_by(LedgerQueue.seq))
+
+
+def stream_subjects(session: Session) -> Iterator[tuple[int, int, str, bytes, bytes]]:
+    """Every subject opening ``(index, position, kind, pseudonym, nonce)``, in leaf order."""
+    return _stream(session, select(LedgerSubject.index, LedgerSubject.position,
+                                   LedgerSubject.kind, LedgerSubject.pseudonym,
+                                   LedgerSubject.nonce)
+                   .order_by(LedgerSubject.index, LedgerSubject.position))
+
+
+def quarantined(session: Session) -> list[tuple[int, str]]:
+    """Every queued row a round set aside, ``(seq, problem)``, in queue order."""
+    rows = session.execute(select(LedgerQuarantine.seq, LedgerQuarantine.problem)
+                           .order_by(LedgerQuarantine.seq))
+    return [(int(seq), str(problem)) for seq, problem in rows]
+
+
+def entries_with_pseudonym(session: Session, kind: str,
+                           pseudonym: bytes) -> list[tuple[int, bytes, bytes | None]]:
+    """Through the private keyed index: ``(index, entry, details)`` of every leaf with a
+    subject of this pseudonym, in log order."""
+    rows = session.execute(
+        select(LedgerEntry.index, LedgerEntry.entry, LedgerDetail.body)
+        .join(LedgerSubject, LedgerSubject.index == LedgerEntry.index)
+        .outerjoin(LedgerDetail, LedgerDetail.index == LedgerEntry.index)
+        .where(LedgerSubject.pseudonym == pseudonym, LedgerSubject.kind == kind)
+        .distinct().order_by(LedgerEntry.index))
+    return [(int(i), bytes(e), None if d is None else bytes(d)) for i, e, d in rows]
+
+
+def request_recipients(session: Session, request_ids: Sequence[int]) -> dict[int, str]:
+    """The code of the organisation that made each trace request (its recipient)."""
+    if not request_ids:
+        return {}
+    rows = session.execute(select(TraceRequestRow.id, OrganisationRow.code)
+                           .join(OrganisationRow,
+                                 OrganisationRow.id == TraceRequestRow.organisation_id)
+                           .where(TraceRequestRow.id.in_(request_ids)))
+    return {int(i): str(code) for i, code in rows}
 
 
 def save_checkpoint(session: Session, size: int, root: bytes, note: str) -> None:

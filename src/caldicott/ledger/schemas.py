@@ -6,6 +6,8 @@ import base64
 
 from pydantic import BaseModel, Field
 
+from caldicott.ledger.person import PersonEntry, PersonReport
+
 
 def b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
@@ -36,3 +38,46 @@ class EntryOut(BaseModel):
 class EntriesOut(BaseModel):
     tree_size: int
     entries: list[EntryOut]
+
+
+class PersonEntryOut(BaseModel):
+    index: int = Field(description="the entry's leaf index in the log")
+    recorded: str
+    type: str
+    outcome: str
+    channel: str = Field(description="trace, status_check, debt_referral, lookup or other")
+    agreement: str | None
+    agreement_version: str | None
+    purpose: str | None
+    request: str = Field(description="what the entry is about, e.g. trace-request/42")
+    actor_organisation: str
+    recipient_organisation: str | None = Field(
+        description="the organisation that asked, where known")
+    details: dict[str, str | int | bool | None]
+
+
+class ChannelOut(BaseModel):
+    channel: str
+    disclosures: int
+    entries: list[PersonEntryOut]
+
+
+class PersonReportOut(BaseModel):
+    total: int
+    channels: list[ChannelOut]
+
+
+def person_report_out(report: PersonReport) -> PersonReportOut:
+    return PersonReportOut(total=report.total, channels=[
+        ChannelOut(channel=name, disclosures=report.disclosures(name),
+                   entries=[_entry_out(e) for e in entries])
+        for name, entries in sorted(report.channels.items())])
+
+
+def _entry_out(entry: PersonEntry) -> PersonEntryOut:
+    return PersonEntryOut(
+        index=entry.index, recorded=entry.recorded, type=entry.type, outcome=entry.outcome,
+        channel=entry.channel, agreement=entry.agreement,
+        agreement_version=entry.agreement_version, purpose=entry.purpose,
+        request=entry.request, actor_organisation=entry.actor_organisation,
+        recipient_organisation=entry.recipient_organisation, details=dict(entry.details))

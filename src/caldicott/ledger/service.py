@@ -54,7 +54,15 @@ from sqlalchemy.orm import Session, SessionTransaction
 from caldicott.errors import Conflict, Unprocessable
 from caldicott.ledger import repository
 from caldicott.ledger.core.checkpoint import Checkpoint, origin_for
-from caldicott.ledger.core.events import AuditEvent
+from caldicott.ledger.core.events import (
+    AuditEvent,
+    Pseudonym,
+    SubjectOpening,
+    claimed_commitments,
+    decode_openings,
+    encode_openings,
+    pseudonymise,
+)
 from caldicott.ledger.core.merkle import (
     CompactRange,
     NodeId,
@@ -66,11 +74,12 @@ from caldicott.ledger.core.merkle import (
     needed_nodes,
     range_hash,
 )
-from caldicott.ledger.keys import load_or_create_key
-from caldicott.ledger.repository import QueuedRow, node_key
+from caldicott.ledger.keys import load_or_create_key, pseudonym_key
+from caldicott.ledger.repository import QueuedRow, SubjectRow, node_key
 from caldicott.settings import Settings
 
 MAX_ENTRIES_PER_PAGE = 1000
+MAX_TREE_SIZE = 2**56  # node keys (last leaf * 64 + level) stay within a signed 64-bit key
 ROUND_LIMIT = 5000  # queued entries integrated per statement
 ROUND_LOCK_TIMEOUT = "10s"  # a round waits this long for the head, then leaves it queued
 MERGE_WINDOW = 0.01  # seconds from the first commit that needs a round to the round
@@ -142,6 +151,25 @@ def seal_key_from(key: Ed25519PrivateKey) -> bytes:
     return hmac.digest(raw, b"caldicott-ledger-seal", "sha256")
 
 
+def subject_of(settings: Settings, nhs_number: str) -> Pseudonym:
+    """The pseudonym standing in for a patient's NHS number in the ledger.
+
+    Keyed with the pseudonym key in the data folder (:func:`~caldicott.ledger.keys.
+    pseudonym_key`), never with ``CALDICOTT_SECRET_KEY``: 32 random bytes cannot be
+    guessed, so nobody can recover a number by trying the number space.
+
+    Example:
+        >>> subject_of(settings, "943 476 5919").kind  # doctest: +SKIP
+        'nhs_number'
+    """
+    return pseudonym_of(settings, "nhs_number", nhs_number)
+
+
+def pseudonym_of(settings: Settings, kind: str, value: str) -> Pseudonym:
+    """The pseudonym of any identifier ``kind`` (see ``IDENTIFIER_KINDS``)."""
+    return pseudonymise(pseudonym_key(settings.data_dir), kind, value)
+
+
 def seal(key: bytes, index: int, leaf: bytes) -> bytes:
     return hmac.digest(key, index.to_bytes(8, "big") + leaf, "sha256")
 
@@ -159,7 +187,7 @@ def claimed_details(entry: bytes) -> str | None:
 
 def queued_row_problem(key: bytes, row: QueuedRow) -> str | None:
     """Why a queued row may not be integrated (forged, edited), or None."""
-    seq, entry, leaf, detail, stamp = row
+    seq, entry, leaf, detail, stamp, subjects = row
     if hashlib.sha256(b"\x00" + entry).digest() != leaf:
         return f"queued entry {seq}: entry does not match its leaf hash (edited)"
     if not hmac.compare_digest(queue_seal(key, leaf), stamp):
@@ -168,6 +196,12 @@ def queued_row_problem(key: bytes, row: QueuedRow) -> str | None:
     actual = None if detail is None else hashlib.sha256(detail).hexdigest()
     if claimed != actual:
         return f"queued entry {seq}: details do not match the hash in the leaf"
+    try:
+        openings = decode_openings(subjects)
+    except ValueError:
+        return f"queued entry {seq}: its subjects are damaged"
+    if [o.commitment() for o in openings] != claimed_commitments(entry):
+        return f"queued entry {seq}: subjects do not match the commitments in the leaf"
     return None
 
 
@@ -189,22 +223,26 @@ def append_many(session: Session, settings: Settings,
     if not events:
         return []
     key = seal_key(settings)
-    prepared = []
+    prepared: list[_Item] = []
     for event_ in events:
         body = event_.details_json()
-        entry = event_.entry(hashlib.sha256(body).hexdigest() if body else None)
-        prepared.append((entry, leaf_hash(entry), body))
+        openings = event_.openings()  # fresh nonces: no two entries share a commitment
+        entry = event_.entry(hashlib.sha256(body).hexdigest() if body else None,
+                             [opening.commitment() for opening in openings])
+        prepared.append((entry, leaf_hash(entry), body, openings))
     dialect, raw = repository.dbapi(session)
     if dialect != "postgresql":
         size, frontier = repository.sqlite_lock(raw)
-        receipts, entries, details, nodes, head = _extend(key, size, frontier, prepared)
-        repository.sqlite_write(raw, entries, details, nodes, head)
-        return receipts
-    repository.pg_queue(raw, [(e, h, b, queue_seal(key, h)) for e, h, b in prepared])
+        grown = _extend(key, size, frontier, prepared)
+        repository.sqlite_write(raw, grown.entries, grown.details, grown.nodes, grown.head,
+                                grown.subjects)
+        return grown.receipts
+    repository.pg_queue(raw, [(e, h, b, queue_seal(key, h), encode_openings(o))
+                              for e, h, b, o in prepared])
     if _QUEUED not in session.info:
         bind = session.get_bind()
         session.info[_QUEUED] = (bind if isinstance(bind, Engine) else bind.engine, settings)
-    return [LedgerReceipt(None, h, None, None) for _, h, _ in prepared]
+    return [LedgerReceipt(None, h, None, None) for _, h, _, _ in prepared]
 
 
 def integrate(engine: Engine, settings: Settings) -> int:
@@ -234,6 +272,13 @@ def integrate(engine: Engine, settings: Settings) -> int:
         return count
 
 
+def integrate_queue(session: Session, settings: Settings) -> int:
+    """In the caller's transaction: integrate every queued entry (PostgreSQL; waits for
+    the head lock). Returns how many went in; 0 on SQLite, where nothing queues."""
+    dialect, raw = repository.dbapi(session)
+    return _drain(raw, seal_key(settings)) if dialect == "postgresql" else 0
+
+
 def _drain(raw: Any, key: bytes, lock_timeout: str | None = None) -> int:
     """In an open PostgreSQL transaction: take the head lock (waiting, up to
     ``lock_timeout``), then integrate the whole queue, oldest first; returns how
@@ -241,42 +286,63 @@ def _drain(raw: Any, key: bytes, lock_timeout: str | None = None) -> int:
     (size, frontier), queued = repository.pg_lock_and_queued(raw, ROUND_LIMIT, lock_timeout)
     total = 0
     while True:
-        taken, items = [], []
+        taken, items, refused = [], [], []
         for row in queued:
             problem = queued_row_problem(key, row)
-            if problem is not None:  # never launder a forged row into the tree: leave it
-                log.error("not integrating %s; run `caldicott ledger verify`", problem)
+            if problem is not None:  # never launder a forged row into the tree: set it aside
+                log.error("setting aside %s; run `caldicott ledger verify`", problem)
+                refused.append((row, problem))
                 continue
             taken.append(row[0])
-            items.append((row[1], row[2], row[3]))
+            items.append((row[1], row[2], row[3], decode_openings(row[5])))
+        if refused:  # out of the queue, so the rows behind it are reached and it is not re-read
+            repository.pg_set_aside(raw, refused)
         if items:
-            _, entries, details, nodes, head = _extend(key, size, frontier, items)
-            repository.pg_write(raw, entries, details, nodes, head, taken)
-            size, frontier, total = head[0], head[2], total + len(items)
+            grown = _extend(key, size, frontier, items)
+            repository.pg_write(raw, grown.entries, grown.details, grown.nodes, grown.head,
+                                taken, grown.subjects)
+            size, frontier, total = grown.head[0], grown.head[2], total + len(items)
         if len(queued) < ROUND_LIMIT:
             return total
         queued = repository.pg_queued(raw, ROUND_LIMIT)
 
 
-def _extend(key: bytes, size: int, frontier: bytes,
-            items: Sequence[tuple[bytes, bytes, bytes | None]]) -> tuple[
-        list[LedgerReceipt], list[tuple[int, bytes, bytes, bytes]], list[tuple[int, bytes]],
-        list[tuple[int, bytes]], tuple[int, bytes, bytes]]:
-    """Grow the tree from ``(size, frontier)`` by ``(entry, leaf_hash, detail)`` items."""
+# entry, leaf hash, details, the openings of its subject commitments
+_Item = tuple[bytes, bytes, bytes | None, tuple[SubjectOpening, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Grown:
+    """The rows one extension of the tree writes."""
+
+    receipts: list[LedgerReceipt]
+    entries: list[tuple[int, bytes, bytes, bytes]]
+    details: list[tuple[int, bytes]]
+    nodes: list[tuple[int, bytes]]
+    subjects: list[SubjectRow]
+    head: tuple[int, bytes, bytes]
+
+
+def _extend(key: bytes, size: int, frontier: bytes, items: Sequence[_Item]) -> _Grown:
+    """Grow the tree from ``(size, frontier)`` by ``(entry, leaf_hash, detail, openings)``."""
     compact = CompactRange.unpack(size, frontier)
     entries: list[tuple[int, bytes, bytes, bytes]] = []
     details: list[tuple[int, bytes]] = []
     nodes: list[tuple[int, bytes]] = []
-    for entry, leaf, body in items:
+    subjects: list[SubjectRow] = []
+    for entry, leaf, body, openings in items:
         index = compact.size
         nodes.extend((node_key(level, position), value)
                      for level, position, value in compact.append(leaf))
         entries.append((index, entry, leaf, seal(key, index, leaf)))
         if body:
             details.append((index, body))
+        subjects.extend((index, position, o.kind, o.pseudonym, o.nonce)
+                        for position, o in enumerate(openings))
     root = compact.root()
     receipts = [LedgerReceipt(index, leaf, compact.size, root) for index, _, leaf, _ in entries]
-    return receipts, entries, details, nodes, (compact.size, root, compact.pack())
+    return _Grown(receipts, entries, details, nodes, subjects,
+                  (compact.size, root, compact.pack()))
 
 
 class _Sequencer:
@@ -411,6 +477,9 @@ def tree_head(session: Session) -> tuple[int, bytes]:
 def _proof_nodes(session: Session, size: int, ranges: Sequence[Range],
                  extra: set[NodeId]) -> dict[NodeId, bytes]:
     """Every hash a proof in the tree of ``size`` needs, and the head, in one round trip."""
+    if size > MAX_TREE_SIZE:  # its node keys would not fit a BIGINT: no such tree here
+        raise Unprocessable(f"tree size {size} is beyond the current size "
+                            f"{tree_head(session)[0]}")
     wanted = needed_nodes(ranges) | extra
     current, found = repository.fetch_nodes_with_size(session, wanted)
     if size > current:
@@ -481,9 +550,7 @@ def checkpoint(session: Session, settings: Settings) -> SignedCheckpoint:
         >>> checkpoint(session, settings).note.splitlines()[1]  # doctest: +SKIP
         '1042'
     """
-    dialect, raw = repository.dbapi(session)
-    if dialect == "postgresql":  # sign everything committed: integrate the queue first
-        _drain(raw, seal_key(settings))
+    integrate_queue(session, settings)  # sign everything committed
     size, root = tree_head(session)
     note = repository.checkpoint_at(session, size)
     if note is None:

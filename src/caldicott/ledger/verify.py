@@ -4,7 +4,9 @@ One pass over the entries in index order, with the stored subtree hashes and the
 details streamed alongside. For each leaf: the index is the next one expected
 (a gap is a deleted row, a repeat an inserted one), the entry hashes to its
 stored leaf hash (an edit), and its seal matches (a row moved, inserted or rewritten
-by anyone without the log's key). Each subtree the leaf completes must equal
+by anyone without the log's key). Each subject commitment the leaf holds must
+be the hash of its private opening (pseudonym and nonce, in ``ledger_subject``),
+one opening per commitment. Each subtree the leaf completes must equal
 the stored one (proofs are served from those). At the end the head, every stored
 signed checkpoint and, when given, an auditor's saved checkpoint are checked, the
 last with an RFC 9162 consistency proof: the log only grew since.
@@ -13,14 +15,16 @@ Entries committed but not yet integrated (``ledger_queue``, PostgreSQL) are
 checked too: each must hash to its leaf hash, carry a valid queue seal and
 match its details; they are counted in ``queued``, and the next integration
 round (the sequencer's after any commit, the service's at start-up,
-``caldicott ledger checkpoint``) puts them in the tree.
+``caldicott ledger checkpoint``) puts them in the tree. A queued row a round
+refused (forged or damaged) was set aside in ``ledger_quarantine``; verify names
+each one, and fails, until someone deals with it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from caldicott.ledger import repository
 from caldicott.ledger.core.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from caldicott.ledger.core.events import COMMITMENT_TAG, claimed_commitments
 from caldicott.ledger.core.merkle import (
     CompactRange,
     ProofError,
@@ -40,7 +45,9 @@ from caldicott.ledger.service import queued_row_problem, seal_key
 from caldicott.settings import Settings
 
 PROGRESS_EVERY = 10_000
+_sha256 = hashlib.sha256
 _DETAILS_MARK = b'"details_sha256":"'  # canonical JSON spells the key exactly so
+_COMMITMENT_MARK = b'"commitment_sha256":"'
 
 
 class _Bad(Exception):
@@ -127,7 +134,8 @@ def _walk(session: Session, settings: Settings, compact: CompactRange, wanted: s
     sha256, digest = hashlib.sha256, hmac.digest
     nodes = repository.stream_nodes(session)
     details = repository.stream_details(session)
-    node, detail = next(nodes, None), next(details, None)
+    subjects = repository.stream_subjects(session)
+    node, detail, subject = next(nodes, None), next(details, None), next(subjects, None)
     hashes = compact.hashes  # the right edge, updated in place (CompactRange.append, inlined)
     for index, entry, stored_leaf, stored_seal in repository.stream_entries(session):
         if index != compact.size:
@@ -146,6 +154,8 @@ def _walk(session: Session, settings: Settings, compact: CompactRange, wanted: s
             claimed = entry[at + skip:at + skip + 64].decode() if at >= 0 else None
             _check_details(index, claimed, detail)
             detail = next(details, None)
+        if entry.find(_COMMITMENT_MARK) >= 0 or (subject is not None and subject[0] <= index):
+            subject = _check_subjects(index, entry, subject, subjects)
         level, position, value = 0, index, leaf
         while position & 1:
             value = sha256(b"\x01" + hashes.pop() + value).digest()
@@ -163,8 +173,30 @@ def _walk(session: Session, settings: Settings, compact: CompactRange, wanted: s
         raise _Bad(compact.size, f"stored subtree hashes beyond the last leaf ({compact.size})")
     if detail is not None:
         raise _Bad(int(detail[0]), "details stored for a leaf that does not exist")
+    if subject is not None:
+        raise _Bad(int(subject[0]), "subjects stored for a leaf that does not exist")
     if progress is not None:
         progress(compact.size)
+
+
+def _check_subjects(index: int, entry: bytes, row: Any, rows: Iterator[Any]) -> Any:
+    """The leaf's subject commitments must be the hashes of its private openings, one
+    each, in order. Returns the first opening row of a later leaf (or None)."""
+    if row is not None and row[0] < index:
+        raise _Bad(int(row[0]), f"index {int(row[0])}: subjects stored out of place")
+    found: list[bytes] = []
+    while row is not None and row[0] == index:
+        _, position, kind, pseudonym, nonce = row
+        if position != len(found):
+            raise _Bad(index, f"index {index}: a subject is missing or stored twice")
+        # SubjectOpening.commitment(), inlined: verify runs this for every subject.
+        found.append(_sha256(COMMITMENT_TAG + kind.encode() + b"\x00" + pseudonym
+                             + nonce).digest())
+        row = next(rows, None)
+    if found != claimed_commitments(entry):
+        raise _Bad(index, f"index {index}: subjects do not match the commitments in the leaf "
+                          "(a subject or nonce was edited, added or deleted)")
+    return row
 
 
 def _check_queue(session: Session, settings: Settings, report: VerifyReport) -> None:
@@ -174,6 +206,8 @@ def _check_queue(session: Session, settings: Settings, report: VerifyReport) -> 
         problem = queued_row_problem(key, repository.queued_row(row))
         if problem is not None:
             report.fail(None, problem)
+    for _, problem in repository.quarantined(session):
+        report.fail(None, f"{problem} (set aside in ledger_quarantine, not in the tree)")
 
 
 def _node_problem(level: int, position: int, node: Any, key: int) -> None:

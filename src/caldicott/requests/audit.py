@@ -20,11 +20,10 @@ from caldicott.ledger.core.events import (
     JSONScalar,
     Outcome,
     Pseudonym,
-    pseudonymise,
 )
 
 __all__ = ["AuditEvent", "utcnow"]
-from caldicott.ledger.service import append_many
+from caldicott.ledger.service import append_many, subject_of
 from caldicott.requests.models import TraceRequestRow
 from caldicott.settings import Settings
 
@@ -47,7 +46,7 @@ def event(settings: Settings, kind: str, row: TraceRequestRow, agent: Agent, *,
     """An audit event about ``row``; the matched patient, if any, only as a pseudonym."""
     subjects: tuple[Pseudonym, ...] = ()
     if row.matched_nhs_number:
-        subjects = (pseudonymise(settings.secret_key, "nhs_number", row.matched_nhs_number),)
+        subjects = (subject_of(settings, row.matched_nhs_number),)
     return AuditEvent(
         type=kind, action=action, outcome=outcome, recorded=utcnow(),  # type: ignore[arg-type]
         agent=agent, what=f"trace-request/{row.id}", purpose=row.purpose,

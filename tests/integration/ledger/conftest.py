@@ -16,7 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from caldicott.access.service import add_user, create_token
+from caldicott.db import unit_of_work
 from caldicott.ledger.core.events import Agent, AuditEvent, pseudonymise
+from caldicott.orgs.repository import get_by_code
+from caldicott.orgs.service import add_organisation
 from caldicott.service.context import open_database
 from caldicott.settings import Settings
 from tests.conftest import _create_postgres_database, _drop_postgres_database
@@ -56,6 +60,18 @@ def make_event(number: int, nhs: str | None = None, details: bool = True) -> Aud
 @pytest.fixture()
 def event() -> Callable[..., AuditEvent]:
     return make_event
+
+
+def token_for(engine: Engine, role: str, org: tuple[str, str] = ("X26", "nhs_digital")) -> str:
+    """An API token of a new synthetic user holding ``role`` in organisation ``org``
+    (code, kind), made if missing."""
+    code, kind = org
+    with unit_of_work(engine) as session:
+        if get_by_code(session, code) is None:
+            add_organisation(session, code, f"Synthetic {code}", kind)
+        email = f"{role}.{code.lower()}@example.org"
+        add_user(session, email, code, [role])
+        return create_token(session, email, days=1).token
 
 
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,5 @@
-"""The auditor's routes: checkpoint, proofs and entries, and 4xx for bad parameters."""
+"""The auditor's routes: checkpoint and proofs (public), entries (signed in), and 4xx for
+bad parameters, including sizes above the tree's."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from caldicott.ledger.core.merkle import leaf_hash, verify_consistency, verify_i
 from caldicott.ledger.keys import load_or_create_key
 from caldicott.service.app import create_app
 from caldicott.settings import Settings
-from tests.integration.ledger.conftest import make_event
+from tests.integration.ledger.conftest import make_event, token_for
 
 with warnings.catch_warnings():
     # Starlette prefers httpx2 for its test client and warns when it falls back to httpx.
@@ -29,11 +30,14 @@ SIZE = 13
 
 @pytest.fixture()
 def client(fresh: tuple[Settings, Engine]) -> Iterator[TestClient]:
+    """A client of a service whose ledger holds SIZE entries, signed in as an auditor
+    (the public routes ignore the token)."""
     settings, engine = fresh
+    token = token_for(engine, "auditor")
     with unit_of_work(engine) as session:
         service.append_many(session, settings, [make_event(n) for n in range(SIZE)])
     app = create_app(settings)
-    with TestClient(app) as test_client:
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as test_client:
         yield test_client
         # A request's session is closed by its dependency's teardown, which runs after the
         # response; let it finish before the client's event loop stops and the pool closes.
@@ -66,9 +70,33 @@ def test_auditor_checks_inclusion_and_consistency_against_a_signed_checkpoint(
                        [_b64(p) for p in proof["consistency_path"]])
 
 
-def test_entries_carry_only_pseudonyms(client: TestClient) -> None:
+def test_entries_carry_commitments_not_pseudonyms(client: TestClient) -> None:
     entry = client.get("/ledger/entries", params={"start": 0, "end": 1}).json()["entries"][0]
-    assert '"hmac_sha256"' in entry["entry"] and '"details_sha256"' in entry["entry"]
+    assert '"commitment_sha256"' in entry["entry"] and '"details_sha256"' in entry["entry"]
+    assert '"hmac_sha256"' not in entry["entry"]
+
+
+def test_anonymous_entries_are_401_but_checkpoint_and_proofs_stay_public(
+        client: TestClient) -> None:
+    anonymous = {"Authorization": ""}
+    response = client.get("/ledger/entries", params={"start": 0, "end": 1}, headers=anonymous)
+    assert response.status_code == 401
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert "entry" not in response.text
+    for path in ("/ledger/checkpoint", "/ledger/proof/inclusion?index=0",
+                 f"/ledger/proof/consistency?first=1&second={SIZE}"):
+        assert client.get(path, headers=anonymous).status_code == 200, path
+
+
+@pytest.mark.parametrize(("role", "org"), [("tracer", ("X26", "nhs_digital")),
+                                           ("requesting_officer", ("HO-IE", "home_office"))])
+def test_entries_are_403_without_read_ledger(client: TestClient, fresh: tuple[Settings, Engine],
+                                             role: str, org: tuple[str, str]) -> None:
+    token = token_for(fresh[1], role, org)
+    response = client.get("/ledger/entries", params={"start": 0, "end": 1},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert "read_ledger" in response.json()["issue"][0]["diagnostics"]
 
 
 @pytest.mark.parametrize("path", [
@@ -86,6 +114,16 @@ def test_entries_carry_only_pseudonyms(client: TestClient) -> None:
     "/ledger/entries?start=0&end=5000",
     f"/ledger/entries?start={SIZE}&end={SIZE + 2}",
     "/ledger/entries?start=x&end=1",
+    # sizes above the tree's, up to the largest the route accepts
+    f"/ledger/proof/inclusion?index=0&tree_size={2**62}",
+    f"/ledger/proof/inclusion?index={2**62 - 1}&tree_size={2**62}",
+    f"/ledger/proof/inclusion?index={2**40}",
+    f"/ledger/proof/consistency?first=1&second={2**62}",
+    f"/ledger/proof/consistency?first={2**62}&second={2**62}",
+    f"/ledger/proof/consistency?first={2**62}",
+    f"/ledger/proof/consistency?first={SIZE + 1}",
+    f"/ledger/proof/consistency?first={2**40}&second={2**40 + 1}",
+    f"/ledger/proof/consistency?first={SIZE}&second={SIZE - 1}",
 ])
 def test_bad_parameters_are_an_operation_outcome_not_a_500(client: TestClient, path: str) -> None:
     response = client.get(path)

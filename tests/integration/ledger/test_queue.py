@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select, text
 
 from caldicott.db import unit_of_work
 from caldicott.ledger import service
-from caldicott.ledger.models import LedgerEntry, LedgerQueue
+from caldicott.ledger.models import LedgerEntry, LedgerQuarantine, LedgerQueue
 from caldicott.ledger.service import LedgerReceipt
 from caldicott.ledger.verify import verify
 from caldicott.service.app import create_app
@@ -76,6 +76,12 @@ def _queue_and_crash(settings: Settings, engine: Engine, numbers: range) -> list
         session.info.pop(service._QUEUED)  # the process "dies" before its round
     assert all(r.index is None for r in receipts)
     return receipts
+
+
+def _quarantined(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return [int(seq) for seq in connection.scalars(
+            select(LedgerQuarantine.seq).order_by(LedgerQuarantine.seq))]
 
 
 def _verify_ok(settings: Settings, engine: Engine) -> int:
@@ -152,10 +158,12 @@ def test_an_edited_queued_entry_is_never_integrated_and_verify_names_it(
                                 "WHERE seq = :seq"),
                            {"seq": seq})
     assert service.integrate(engine, settings) == 2  # the two intact ones
-    assert _counts(engine) == (2, 1)
+    assert _counts(engine) == (2, 0)  # the edited one is set aside, not left at the head
+    assert _quarantined(engine) == [seq]
     result = run_cli(settings, "ledger", "verify")
     assert result.returncode == 1
     assert f"queued entry {seq}: entry does not match its leaf hash" in result.stderr
+    assert "set aside in ledger_quarantine" in result.stderr
 
 
 def test_a_queued_row_forged_in_the_database_is_never_integrated(
@@ -169,10 +177,65 @@ def test_a_queued_row_forged_in_the_database_is_never_integrated(
             "SELECT convert_to(replace(convert_from(entry, 'UTF8'), 'user/0', 'user/6'), 'UTF8') "
             "AS forged, detail, seal FROM ledger_queue) AS copy"))
     assert service.integrate(engine, settings) == 1
-    assert _counts(engine) == (1, 1)
+    assert _counts(engine) == (1, 0)
+    assert len(_quarantined(engine)) == 1
     result = run_cli(settings, "ledger", "verify")
     assert result.returncode == 1
     assert "seal does not match (written outside caldicott)" in result.stderr
+
+
+def _forge(engine: Engine, copies: int) -> None:
+    """``copies`` rows forged in the database from the first queued one (no key)."""
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO ledger_queue (entry, leaf_hash, detail, seal, subjects) "
+            "SELECT forged, sha256('\\x00'::bytea || forged), detail, seal, subjects FROM ("
+            "SELECT convert_to(replace(convert_from(entry, 'UTF8'), 'user/0', 'user/' || n), "
+            "'UTF8') AS forged, detail, seal, subjects "
+            "FROM (SELECT * FROM ledger_queue ORDER BY seq LIMIT 1) AS first, "
+            "generate_series(1, :copies) AS n) AS copy"), {"copies": copies})
+
+
+def test_more_forged_rows_than_a_round_takes_are_set_aside_and_later_rows_integrate(
+        pg: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, engine = pg
+    monkeypatch.setattr(service, "ROUND_LIMIT", 3)
+    _queue_and_crash(settings, engine, range(1))
+    _forge(engine, 7)  # more than two rounds' worth at the head of the queue
+    with engine.begin() as connection:  # the genuine row goes behind them
+        connection.execute(text("UPDATE ledger_queue SET seq = seq + 100 WHERE seq = "
+                                "(SELECT min(seq) FROM ledger_queue)"))
+    later = _queue_and_crash(settings, engine, range(1, 3))
+    assert _counts(engine) == (0, 10)
+    done: list[int] = []
+    thread = threading.Thread(target=lambda: done.append(service.integrate(engine, settings)),
+                              daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the round never ended: forged rows stayed at the head"
+    assert done == [3]  # every genuine row, the one behind the forgeries included
+    assert _counts(engine) == (3, 0)
+    assert len(_quarantined(engine)) == 7
+    assert set(_leaves(engine)) >= {r.leaf_hash for r in later}
+    result = run_cli(settings, "ledger", "verify")
+    assert result.returncode == 1
+    assert result.stderr.count("set aside in ledger_quarantine") == 7
+    assert "ok:" not in result.stdout
+
+
+def test_a_queued_row_with_edited_subjects_is_set_aside(pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    _queue_and_crash(settings, engine, range(2))
+    with engine.begin() as connection:  # point the first entry at another patient
+        connection.execute(text(
+            "UPDATE ledger_queue SET subjects = convert_to(replace(convert_from(subjects, "
+            "'UTF8'), substr(convert_from(subjects, 'UTF8'), 17, 8), 'deadbeef'), 'UTF8') "
+            "WHERE seq = (SELECT min(seq) FROM ledger_queue)"))
+    assert service.integrate(engine, settings) == 1
+    assert _counts(engine) == (1, 0)
+    result = run_cli(settings, "ledger", "verify")
+    assert result.returncode == 1
+    assert "subjects do not match the commitments in the leaf" in result.stderr
 
 
 # Eight threads append in their own transactions forever, printing each leaf hash

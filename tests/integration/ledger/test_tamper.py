@@ -86,10 +86,15 @@ def test_swapping_two_entries_names_the_first(fresh: tuple[Settings, Engine]) ->
     _verify_fails_at(settings, 5)
 
 
+def _forged_entry() -> bytes:
+    event = make_event(999, details=False)
+    return event.entry(None, [opening.commitment() for opening in event.openings()])
+
+
 def test_inserting_an_entry_names_its_index(fresh: tuple[Settings, Engine]) -> None:
     settings, engine = fresh
     _fill(settings, engine)
-    forged = make_event(999, details=False).entry(None)
+    forged = _forged_entry()
     _sql(engine,
          "UPDATE ledger_entry SET \"index\" = \"index\" + 1000 WHERE \"index\" >= 10",
          "UPDATE ledger_entry SET \"index\" = \"index\" - 999 WHERE \"index\" >= 1000",
@@ -101,7 +106,7 @@ def test_inserting_an_entry_names_its_index(fresh: tuple[Settings, Engine]) -> N
 def test_appending_a_row_outside_caldicott_names_its_index(fresh: tuple[Settings, Engine]) -> None:
     settings, engine = fresh
     _fill(settings, engine)
-    forged = make_event(999, details=False).entry(None)
+    forged = _forged_entry()
     _sql(engine, "INSERT INTO ledger_entry (\"index\", entry, leaf_hash, seal) "
                  f"VALUES ({SIZE}, :e, :h, :s)", e=forged, h=leaf_hash(forged), s=bytes(32))
     _verify_fails_at(settings, SIZE)
@@ -130,7 +135,8 @@ def test_a_history_rewritten_after_a_saved_checkpoint_is_caught(
     assert run_cli(settings, "ledger", "checkpoint", "--out", str(saved)).returncode == 0
     assert run_cli(settings, "ledger", "verify", "--checkpoint", str(saved)).returncode == 0
     # An insider with the database and the secret rebuilds the log with different history.
-    _sql(engine, "DELETE FROM ledger_detail", "DELETE FROM ledger_entry",
+    _sql(engine, "DELETE FROM ledger_detail", "DELETE FROM ledger_subject",
+         "DELETE FROM ledger_entry",
          "DELETE FROM ledger_node", "DELETE FROM ledger_checkpoint",
          "UPDATE ledger_head SET tree_size = 0, root = :r, frontier = :f",
          r=EMPTY_ROOT, f=b"")

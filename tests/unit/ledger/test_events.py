@@ -8,7 +8,15 @@ import json
 
 import pytest
 
-from caldicott.ledger.core.events import Agent, AuditEvent, canonical_json, pseudonymise
+from caldicott.ledger.core.events import (
+    Agent,
+    AuditEvent,
+    canonical_json,
+    claimed_commitments,
+    decode_openings,
+    encode_openings,
+    pseudonymise,
+)
 
 WHEN = dt.datetime(2026, 11, 23, 10, 30, tzinfo=dt.UTC)
 
@@ -53,6 +61,32 @@ def test_pseudonyms_depend_on_the_secret_and_the_kind_not_the_formatting() -> No
     assert a == pseudonymise("one", "postcode", "ls62ab")
     assert a != pseudonymise("two", "postcode", "LS6 2AB")
     assert a.digest != pseudonymise("one", "other", "LS6 2AB").digest
+
+
+def test_two_entries_about_one_subject_share_no_commitment() -> None:
+    subject = pseudonymise(bytes(32), "nhs_number", "9990001234")
+    event = _event(subjects=(subject,))
+    first, second = event.openings()[0], event.openings()[0]
+    assert first.pseudonym == second.pseudonym and first.nonce != second.nonce
+    entries = [event.entry(None, [o.commitment()]) for o in (first, second)]
+    assert entries[0] != entries[1]
+    assert all(subject.digest.encode() not in entry for entry in entries)
+    assert claimed_commitments(entries[0]) == [first.commitment()]
+
+
+def test_an_entry_needs_one_commitment_per_subject() -> None:
+    event = _event(subjects=(pseudonymise(bytes(32), "nhs_number", "9990001234"),))
+    with pytest.raises(ValueError, match="one commitment per subject"):
+        event.entry(None)
+
+
+def test_openings_survive_the_queue_encoding_and_damage_is_refused() -> None:
+    event = _event(subjects=(pseudonymise(bytes(32), "nhs_number", "9990001234"),
+                             pseudonymise(bytes(32), "postcode", "LS6 2AB")))
+    openings = event.openings()
+    assert decode_openings(encode_openings(openings)) == openings
+    with pytest.raises(ValueError, match="damaged"):
+        decode_openings(b'[["nhs_number","zz"]]')
 
 
 def test_refuses_a_naive_time_and_a_float_detail() -> None:

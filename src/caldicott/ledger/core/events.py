@@ -1,11 +1,19 @@
 """What a ledger leaf says: an audit event shaped after FHIR AuditEvent, in canonical JSON.
 
 Privacy by construction: a patient appears in an event only as a
-:class:`Pseudonym`, an HMAC-SHA-256 of the identifier under the operator's
-secret. A ``Pseudonym`` cannot hold anything but 64 hex digits, and the event
-refuses free text that looks like an NHS number or a postcode, so the log can
-be handed to an auditor without handing over patients. Extra details sit
+:class:`Pseudonym`, an HMAC-SHA-256 of the identifier under a key kept in the
+data folder. A ``Pseudonym`` cannot hold anything but 64 hex digits, and the
+event refuses free text that looks like an NHS number or a postcode, so the log
+can be handed to an auditor without handing over patients. Extra details sit
 beside the log (not in the leaf); the leaf carries their SHA-256, binding them.
+
+Not even the pseudonym is in the leaf. The same pseudonym in two public
+entries would link them (every disclosure about one person, in order), so the
+leaf holds a per-entry *commitment* to each subject instead: SHA-256 over a
+tag, the kind, the pseudonym and a fresh random nonce (:class:`SubjectOpening`).
+Two entries about one person share no value; the opening (pseudonym and nonce)
+is kept privately beside the log, where ``verify`` recomputes the commitment
+and the keyed index finds a person's entries.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +36,8 @@ Action = Literal["C", "R", "U", "D", "E"]
 
 IDENTIFIER_KINDS = ("nhs_number", "name", "birth_date", "postcode", "address", "other")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+COMMITMENT_TAG = b"caldicott-subject-commitment\x00"
+NONCE_BYTES = 16
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,199}")
 # A ten-digit run (spaced or not) or a UK postcode, anywhere in a free string.
 _NHS_LIKE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
@@ -50,6 +61,8 @@ def canonical_json(value: object) -> bytes:
 
 
 _ACTIONS = ("C", "R", "U", "D", "E")
+# Canonical JSON spells the key exactly so; no other field can hold a quote.
+_COMMITMENT_MARK = b'{"commitment_sha256":"'
 _OUTCOMES = ("success", "refused", "failure")
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                             allow_nan=False)
@@ -118,6 +131,64 @@ def pseudonymise(secret: str | bytes, kind: str, value: str) -> Pseudonym:
     return Pseudonym(kind, hmac.new(key, message, hashlib.sha256).hexdigest())
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectOpening:
+    """The private half of one subject of one entry: its pseudonym and the entry's nonce.
+
+    The public leaf holds only :meth:`commitment`; this stays beside the log.
+
+    Example:
+        >>> o = SubjectOpening("nhs_number", bytes(32), bytes(16))
+        >>> len(o.commitment()), o.commitment() == SubjectOpening.fresh(
+        ...     pseudonymise(b"k", "nhs_number", "9434765919")).commitment()
+        (32, False)
+    """
+
+    kind: str
+    pseudonym: bytes  # the HMAC digest, 32 bytes
+    nonce: bytes  # NONCE_BYTES random bytes, fresh for each entry and subject
+
+    @classmethod
+    def fresh(cls, subject: Pseudonym) -> SubjectOpening:
+        return cls(subject.kind, bytes.fromhex(subject.digest), secrets.token_bytes(NONCE_BYTES))
+
+    def commitment(self) -> bytes:
+        return hashlib.sha256(COMMITMENT_TAG + self.kind.encode() + b"\x00" + self.pseudonym
+                              + self.nonce).digest()
+
+
+def encode_openings(openings: Sequence[SubjectOpening]) -> bytes | None:
+    """Openings as compact JSON (for the queue), or None when there are none."""
+    if not openings:
+        return None
+    return _dumps([[o.kind, o.pseudonym.hex(), o.nonce.hex()] for o in openings])
+
+
+def decode_openings(blob: bytes | None) -> tuple[SubjectOpening, ...]:
+    """The openings :func:`encode_openings` wrote; ValueError if the blob is damaged."""
+    if blob is None:
+        return ()
+    try:
+        rows = json.loads(blob)
+        return tuple(SubjectOpening(str(kind), bytes.fromhex(digest), bytes.fromhex(nonce))
+                     for kind, digest, nonce in rows)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"damaged subject openings: {error}") from None
+
+
+def claimed_commitments(entry: bytes) -> list[bytes]:
+    """The subject commitments a leaf entry holds, in order (from its canonical JSON)."""
+    found, at = [], entry.find(_COMMITMENT_MARK)
+    while at >= 0:
+        start = at + len(_COMMITMENT_MARK)
+        text = entry[start:start + 64]
+        # Not hex (a damaged entry): kept as it is, so it matches no opening's commitment.
+        found.append(bytes.fromhex(text.decode()) if _HEX64.fullmatch(text.decode(
+            "ascii", "replace")) else text)
+        at = entry.find(_COMMITMENT_MARK, start + 64)
+    return found
+
+
 def refuse_identifiers(where: str, text: str) -> None:
     """Raise if ``text`` looks like it carries an NHS number or a postcode."""
     if _NHS_LIKE.search(text) or _POSTCODE_LIKE.search(text):
@@ -160,7 +231,7 @@ class AuditEvent:
         ...     agent=Agent("user/7", "X26", "tracer"), what="trace-request/42",
         ...     purpose="immigration-enforcement", agreement="HO-NHSD-MoU", agreement_version="3",
         ...     subjects=(pseudonymise("k", "nhs_number", "9434765919"),))
-        >>> e.entry(None)[:30]
+        >>> e.entry(None, [o.commitment() for o in e.openings()])[:30]
         b'{"action":"R","agent":{"organi'
     """
 
@@ -208,8 +279,16 @@ class AuditEvent:
         """The canonical JSON of the details kept beside the log, or None."""
         return _dumps(dict(self.details)) if self.details else None
 
-    def entry(self, details_sha256: str | None) -> bytes:
-        """The leaf entry: canonical JSON of the event, binding the details by hash."""
+    def openings(self) -> tuple[SubjectOpening, ...]:
+        """A fresh opening (new nonce) for each subject: call once per entry."""
+        return tuple(SubjectOpening.fresh(subject) for subject in self.subjects)
+
+    def entry(self, details_sha256: str | None,
+              commitments: Sequence[bytes] = ()) -> bytes:
+        """The leaf entry: canonical JSON of the event, binding the details by hash and
+        each subject by its commitment (from :meth:`openings`), never its pseudonym."""
+        if len(commitments) != len(self.subjects):
+            raise ValueError("the leaf needs one commitment per subject")
         recorded = self.recorded.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
         return _dumps({
             "resourceType": "AuditEvent",
@@ -218,7 +297,8 @@ class AuditEvent:
             "outcome": self.outcome,
             "recorded": recorded,
             "agent": self.agent.as_json(),
-            "entity": {"what": self.what, "subjects": [s.as_json() for s in self.subjects]},
+            "entity": {"what": self.what,
+                       "subjects": [{"commitment_sha256": c.hex()} for c in commitments]},
             "purposeOfEvent": self.purpose,
             "agreement": {"id": self.agreement, "version": self.agreement_version},
             "details_sha256": details_sha256,
