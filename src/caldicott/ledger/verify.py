@@ -23,6 +23,7 @@ each one, and fails, until someone deals with it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -110,11 +111,23 @@ def verify(session: Session, settings: Settings, saved_note: str | None = None,
         _check_head(compact, head_size, head_root, head_frontier, report)
     report.tree_size, report.root = compact.size, compact.root()
     _check_queue(session, settings, report)
+    _check_bound_records(session, report)
     for row in stored:
         _check_stored_checkpoint(row, public_key, roots, report)
     if saved is not None and report.ok:
         _check_saved(session, saved, compact, roots, report)
     return report
+
+
+def _check_bound_records(session: Session, report: VerifyReport) -> None:
+    """Records kept beside the log whose digests the log carries (the public-interest
+    decisions): each must still hash to a digest the ledger recorded."""
+    from caldicott.requests.integrity import public_interest_problems
+
+    integrated = (bytes(body) for _, body in repository.stream_details(session))
+    queued = (bytes(row[3]) for row in repository.stream_queue(session) if row[3] is not None)
+    for problem in public_interest_problems(session, itertools.chain(integrated, queued)):
+        report.fail(None, problem)
 
 
 def _open_saved(note: str | None, public_key: Any, report: VerifyReport) -> Checkpoint | None:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from caldicott.db import unit_of_work
+from caldicott.ledger import repository as ledger_repository
 from caldicott.ledger import service as ledger_service
 from caldicott.ledger.models import LedgerEntry
 from caldicott.ledger.verify import verify
@@ -181,13 +182,14 @@ def test_the_release_carries_the_hash_of_its_public_interest_record(
     digest = lifecycle.read(request_id)["public_interest"]["sha256"]
     ledger_service.integrate(lifecycle.engine, lifecycle.settings)
     with unit_of_work(lifecycle.engine) as session:
-        entries = [json.loads(e) for e in session.scalars(select(LedgerEntry.entry))]
-    disclosure = [e for e in entries if e["type"] == "disclosure"
+        entries = [(i, json.loads(e)) for i, e in session.execute(
+            select(LedgerEntry.index, LedgerEntry.entry))]
+    disclosure = [i for i, e in entries if e["type"] == "disclosure"
                   and e["entity"]["what"] == f"trace-request/{request_id}"]
     assert len(disclosure) == 1
     with unit_of_work(lifecycle.engine) as session:
         assert verify(session, lifecycle.settings).ok
-        details = ledger_service.details_of(session, disclosure[0])
+        details = json.loads(ledger_repository.detail_at(session, disclosure[0]) or b"{}")
         assert details["public_interest_sha256"] == digest
         session.execute(update(PublicInterestRow).where(
             PublicInterestRow.request_id == request_id).values(
