@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         "suspended agreement (0: only at start-up and by `caldicott trace-request process`)"
     )
 
+    auth_failure_limit: int = Field(
+        20, ge=1, description="Failed authentications per client address, and per token, "
+        "in 10 minutes before further attempts are refused (429); from the 5th each "
+        "attempt waits twice as long as the one before")
+    register_searches_per_minute: int = Field(
+        120, ge=1, description="Register searches (GET /fhir/Patient) one user may run in a "
+        "minute; beyond it they are refused (429) and flagged in the ledger")
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:

@@ -53,8 +53,8 @@ def test_org_add_then_list(run: Run) -> None:
 
 
 def test_org_add_errors_are_one_line(run: Run) -> None:
-    _assert_one_line_error(run("org", "add", unique_code(), "--name", "x", "--kind", "police"),
-                           "unknown organisation kind 'police'")
+    _assert_one_line_error(run("org", "add", unique_code(), "--name", "x", "--kind", "charity"),
+                           "unknown organisation kind 'charity'")
 
 
 def test_user_add_then_list(run: Run) -> None:
