@@ -14,9 +14,9 @@ from caldicott.access.models import ApiTokenRow
 from caldicott.access.service import (
     TokenRejected,
     authenticate,
-    record_use,
     create_token,
     list_tokens,
+    record_use,
     revoke_token,
 )
 from caldicott.db import utcnow

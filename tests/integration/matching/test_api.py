@@ -54,7 +54,8 @@ def app(settings: Settings, populated: str) -> Iterator[FastAPI]:
 
 @pytest.fixture(scope="module")
 def client(app: FastAPI, populated: str) -> Iterator[TestClient]:
-    with TestClient(app, headers={"Authorization": f"Bearer {populated}"}) as client:
+    with TestClient(app, headers={"Authorization": f"Bearer {populated}",
+                                  "X-Caldicott-Reason": "data-quality"}) as client:
         yield client
 
 
