@@ -63,9 +63,13 @@ class SlidingWindow:
         return history
 
     def recent(self, key: str) -> tuple[int, float, float]:
-        """(count in the window, the oldest one's time, the newest one's time)."""
+        """(count in the window, the oldest one's time, the newest one's time).
+
+        Looking does not remember a key (every successful caller looks)."""
         now = self.clock()
         with self._lock:
+            if key not in self._keys:
+                return 0, now, now
             times = self._history(key, now).times
             return len(times), (times[0] if times else now), (times[-1] if times else now)
 
