@@ -80,6 +80,8 @@ def parse_reason(text: str | None) -> str | None:
     reason = text.strip()
     code, _, reference = reason.partition("/")
     reason = code.lower() + (f"/{reference}" if reference else "")
+    if code.lower() == "trace-request" and not _REQUEST_REASON.match(reason):
+        raise InvalidInput("a search for a trace request names it by its id: trace-request/42")
     if not _REASON.match(reason):
         raise InvalidInput(
             "a reason is a short code such as 'safeguarding' or 'incident/INC-42' (lower-case "

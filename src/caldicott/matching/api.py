@@ -17,15 +17,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from caldicott.access.cli_support import DatabaseNotReady
 from caldicott.access.core.policy import can
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role
 from caldicott.access.deps import access_state, require_role
 from caldicott.access.guard import too_many
 from caldicott.access.reads import audit_read, parse_reason, read_event, request_of
-from caldicott.errors import InvalidInput, NotFound
+from caldicott.errors import CaldicottError, InvalidInput, NotFound
 from caldicott.ledger.service import append_many
 from caldicott.matching.core.pds_search import parse_search
 from caldicott.matching.search import bundle, search_patients
@@ -35,7 +37,7 @@ from caldicott.settings import Settings
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 Tracer = Annotated[Principal, Depends(require_role(Role.TRACER))]
 Reason = Annotated[str | None, Header(
-    alias="X-Caldicott-Reason", max_length=100,
+    alias="X-Caldicott-Reason",
     description="Why this search is run: the trace request it serves (trace-request/42) "
                 "or, for a search outside a request (break-glass), a reason code such as "
                 "safeguarding or incident/INC-42. Recorded in the ledger.")]
@@ -57,11 +59,19 @@ def search_patient(request: Request, session: SessionDep, settings: SettingsDep,
                            "the trace request it serves (trace-request/42) or, outside a "
                            "request, a reason code (e.g. safeguarding)")
     _pace(request, session, settings, principal)
-    with session.begin():
-        _check_request(session, principal, request_of(why))
-        result = search_patients(session, search)
-        body = bundle(session, result, str(request.base_url).rstrip("/") + "/fhir")
-        _audit(session, settings, principal, why, body)
+    try:
+        with session.begin():
+            _check_request(session, principal, request_of(why))
+            result = search_patients(session, search)
+            body = bundle(session, result, str(request.base_url).rstrip("/") + "/fhir")
+            _audit(session, settings, principal, why, body)
+    except Exception as error:  # a search that cannot be recorded is not returned
+        if not _database_error(session, error):
+            raise
+        log.error("register search by user %s not recorded, so refused: %s",
+                  principal.user_id, _first_line(error))
+        raise DatabaseNotReady("the database cannot record this search (read-only or full?), "
+                               "so it was not run") from None
     headers = {"X-Caldicott-Model-Version": str(result.model_version)} if result.model_version \
         else {}
     return JSONResponse(body, media_type="application/fhir+json", headers=headers)
@@ -76,12 +86,30 @@ def _pace(request: Request, session: Session, settings: Settings, principal: Pri
         limit = settings.register_searches_per_minute
         log.warning("register searches by user %s (%s) flagged: more than %d in a minute",
                     principal.user_id, principal.organisation_code, limit)
-        with session.begin():
-            append_many(session, settings, [read_event(
-                settings, principal, "register-search", kind="register-search-flagged",
-                outcome="refused", role=Role.TRACER.value,
-                details={"per_minute_limit": limit})])
+        try:
+            with session.begin():
+                append_many(session, settings, [read_event(
+                    settings, principal, "register-search", kind="register-search-flagged",
+                    outcome="refused", role=Role.TRACER.value,
+                    details={"per_minute_limit": limit})])
+        except Exception as error:  # the refusal stands; the log line is the record
+            if not _database_error(session, error):
+                raise
+            log.error("could not record the flag on user %s: %s", principal.user_id,
+                      _first_line(error))
     raise too_many("too many register searches in a minute", wait)
+
+
+def _database_error(session: Session, error: Exception) -> bool:
+    """Did the database refuse (read-only, full, gone)? The ledger writes through the
+    driver's own connection, so its errors come unwrapped, as the driver's."""
+    driver_error = session.get_bind().dialect.loaded_dbapi.Error
+    return isinstance(error, OperationalError | driver_error) and not isinstance(
+        error, CaldicottError)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(getattr(error, "orig", None) or error) or type(error).__name__).splitlines()[0]
 
 
 def _check_request(session: Session, principal: Principal, request_id: int | None) -> None:

@@ -293,3 +293,25 @@ def test_a_home_office_auditor_sees_only_the_home_offices_requests(
                       headers=_bearer(regulator)).status_code == 200
     me = client.get("/api/me", headers=_bearer(home_office)).json()
     assert me["permissions"]["read_disclosure"] == "own_org"
+
+
+def test_a_register_search_that_cannot_be_recorded_is_not_run(
+    fresh_settings: Settings
+) -> None:
+    engine = make_engine(fresh_settings)
+    upgrade(fresh_settings, engine)
+    with unit_of_work(engine) as session:
+        user = make_user(session, "tracer", org=make_org(session))
+        token = create_token(session, user.email).token
+    engine.dispose()
+    app = create_app(fresh_settings)
+    _read_only(app.state.engine)
+    try:
+        with TestClient(app) as client:
+            response = client.get("/fhir/Patient", headers={
+                **_bearer(token), "X-Caldicott-Reason": "data-quality"},
+                params={"family": "Brannigan", "birthdate": "eq1990-05-05"})
+        assert response.status_code == 503, response.text
+        assert "cannot record this search" in response.json()["issue"][0]["diagnostics"]
+    finally:
+        app.state.engine.dispose()

@@ -196,7 +196,8 @@ def test_a_search_without_a_reason_is_refused(app: FastAPI, populated: str) -> N
     assert "needs a reason" in response.json()["issue"][0]["diagnostics"]
 
 
-@pytest.mark.parametrize("reason", ["because I wanted to", "9434765919", "note/B1 2CD"])
+@pytest.mark.parametrize("reason", ["because I wanted to", "9434765919", "note/B1 2CD",
+                                    "trace-request/abc", "x" * 101])
 def test_a_reason_is_a_short_code_never_free_text_or_an_identifier(
     client: TestClient, reason: str
 ) -> None:
