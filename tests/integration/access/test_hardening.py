@@ -285,10 +285,10 @@ def test_a_home_office_auditor_sees_only_the_home_offices_requests(
     with unit_of_work(engine) as session:
         trust = make_org(session, "nhs_trust").code
     _, home_office, _ = _account(engine, "auditor", kind="home_office")
-    _, regulator, _ = _account(engine, "auditor", kind="regulator")
     refused = client.get("/api/trace-requests", params={"organisation": trust},
                          headers=_bearer(home_office))
     assert refused.status_code == 404
+    _, regulator, _ = _account(engine, "auditor", kind="regulator")
     assert client.get("/api/trace-requests", params={"organisation": trust},
                       headers=_bearer(regulator)).status_code == 200
     me = client.get("/api/me", headers=_bearer(home_office)).json()
