@@ -56,5 +56,14 @@ class Conflict(CaldicottError):
     pds_code = "CONFLICT"
 
 
+class TooManyRequests(CaldicottError):
+    """Slow down: too many failed sign-ins, or register searches, in a short time.
+    Carries ``Retry-After``."""
+
+    status_code = 429
+    fhir_code = "throttled"
+    pds_code = "TOO_MANY_REQUESTS"
+
+
 class NotAFile(InvalidInput):
     """An input file that is not the format it claims to be (CSV, JSON, NDJSON)."""

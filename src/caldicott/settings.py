@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         "(comma-separated addresses, or * for any)")
     access_log: bool = Field(
         True, description="Log each request's method, path (never its query) and status")
+    auth_failure_limit: int = Field(
+        20, ge=1, description="Failed authentications per client address, and per token, "
+        "in 10 minutes before further attempts are refused (429); from the 5th each "
+        "attempt waits twice as long as the one before")
+    register_searches_per_minute: int = Field(
+        120, ge=1, description="Register searches (GET /fhir/Patient) one user may run in a "
+        "minute; beyond it they are refused (429) and flagged in the ledger")
 
     @model_validator(mode="after")
     def _refuse_a_weak_secret(self) -> Settings:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from caldicott.access.core.roles import Action, scope_of
+from caldicott.access.core.roles import Action, scope_of, token_allows
 from caldicott.access.deps import CurrentUser
 from caldicott.access.schemas import Me, OrganisationOut, UserOut
 
@@ -22,8 +22,8 @@ def me(principal: CurrentUser) -> Me:
     """The caller's account, organisation, roles and permissions."""
     permissions = {}
     for action in Action:
-        scope = scope_of(principal.roles, action)
-        if scope is not None:
+        scope = scope_of(principal.roles, action, principal.organisation_kind)
+        if scope is not None and token_allows(principal.token_scope, action):
             permissions[action.value] = scope.name.lower()
     return Me(
         user=UserOut(id=principal.user_id, email=principal.email, name=principal.name),
@@ -34,4 +34,5 @@ def me(principal: CurrentUser) -> Me:
         roles=sorted(principal.roles),
         permissions=permissions,
         token_id=principal.token_id,
+        token_scope=principal.token_scope.value,
     )

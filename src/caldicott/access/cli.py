@@ -44,8 +44,61 @@ def user_list() -> None:
         typer.echo(f"{'ID':>4} {'EMAIL':<36} {'ORG':<10} {'ROLES':<34} NAME")
         for user in users:
             roles = ",".join(r.role for r in user.roles)
+            disabled = "  (disabled)" if user.disabled_at is not None else ""
             typer.echo(f"{user.id:>4} {user.email:<36} {user.organisation.code:<10} "
-                       f"{roles:<34} {user.name}")
+                       f"{roles:<34} {user.name}{disabled}")
+
+
+def _set_disabled(email: str, disabled: bool) -> None:
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.service import set_disabled
+    from caldicott.settings import Settings
+
+    settings = Settings()
+    with command_session(settings) as session:
+        user, changed = set_disabled(session, settings, email, disabled)
+    state = "disabled" if disabled else "enabled"
+    if not changed:
+        typer.echo(f"user {user.email} was already {state}")
+    elif disabled:
+        typer.echo(f"user {user.email} disabled: their tokens stop working now")
+    else:
+        typer.echo(f"user {user.email} enabled: their unexpired, unrevoked tokens work again")
+
+
+@user_app.command("disable")
+def user_disable(
+    email: str = typer.Argument(..., help="The user's e-mail address"),
+) -> None:
+    """Disable a user: every one of their tokens stops working at once (recorded in the
+    ledger)."""
+    _set_disabled(email, True)
+
+
+@user_app.command("enable")
+def user_enable(
+    email: str = typer.Argument(..., help="The user's e-mail address"),
+) -> None:
+    """Enable a disabled user again (recorded in the ledger)."""
+    _set_disabled(email, False)
+
+
+@user_app.command("remove-role")
+def user_remove_role(
+    email: str = typer.Argument(..., help="The user's e-mail address"),
+    role: str = typer.Option(..., "--role", help="The role to take away"),
+) -> None:
+    """Take a role away from a user, with effect on their next call (recorded in the
+    ledger)."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.service import remove_role
+    from caldicott.settings import Settings
+
+    settings = Settings()
+    with command_session(settings) as session:
+        user = remove_role(session, settings, email, role)
+        roles = ", ".join(r.role for r in user.roles)
+    typer.echo(f"user {user.email} now holds {roles}")
 
 
 @token_app.command("create")
@@ -53,16 +106,22 @@ def token_create(
     user: str = typer.Option(..., "--user", help="E-mail of the user the token acts for"),
     days: int | None = typer.Option(None, "--days", help="Days until it expires (default 90)"),
     label: str = typer.Option("", "--label", help="What the token is for, e.g. 'batch job'"),
+    scope: str = typer.Option(
+        "full", "--scope", help="What it may be used for: read (GET only), submit (read and "
+        "submit requests), review (read, trace and review) or full (all the user's roles "
+        "allow)"),
 ) -> None:
     """Create an API token and print it once (stdout); details go to stderr."""
     from caldicott.access.cli_support import command_session
-    from caldicott.access.service import create_token
+    from caldicott.access.service import issue_token
+    from caldicott.settings import Settings
 
-    with command_session() as session:
-        issued = create_token(session, user, days=days, label=label)
+    settings = Settings()
+    with command_session(settings) as session:
+        issued = issue_token(session, settings, user, days=days, label=label, scope=scope)
     # The token alone on stdout, so `TOKEN=$(caldicott token create ...)` works.
     typer.echo(issued.token)
-    typer.echo(f"token {issued.id} for {issued.user_email}, expires "
+    typer.echo(f"token {issued.id} ({issued.scope.value}) for {issued.user_email}, expires "
                f"{issued.expires_at:%Y-%m-%d %H:%M} UTC. It is shown only now: store it "
                "safely. Send it as 'Authorization: Bearer <token>'.", err=True)
 
@@ -71,17 +130,37 @@ def token_create(
 def token_revoke(
     token_id: str = typer.Argument(..., help="The token's id, or the leaked token itself"),
 ) -> None:
-    """Revoke an API token at once."""
+    """Revoke an API token at once (recorded in the ledger)."""
     from caldicott.access.cli_support import command_session
-    from caldicott.access.service import revoke_token
+    from caldicott.access.service import revoke_token_recorded
+    from caldicott.settings import Settings
 
-    with command_session() as session:
-        row, already = revoke_token(session, token_id)
+    settings = Settings()
+    with command_session(settings) as session:
+        row, already = revoke_token_recorded(session, settings, token_id)
         when = f"{row.revoked_at:%Y-%m-%d %H:%M:%S} UTC"
         if already:
             typer.echo(f"token {row.id} was already revoked at {when}")
         else:
             typer.echo(f"token {row.id} ({row.display_prefix}...) revoked at {when}")
+
+
+@token_app.command("revoke-all")
+def token_revoke_all(
+    user: str = typer.Option(..., "--user", help="E-mail of the user whose tokens to revoke"),
+) -> None:
+    """Revoke every token of a user at once (recorded in the ledger)."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.service import revoke_all_tokens
+    from caldicott.settings import Settings
+
+    settings = Settings()
+    with command_session(settings) as session:
+        found, count = revoke_all_tokens(session, settings, user)
+    if count:
+        typer.echo(f"{count} token(s) of {found.email} revoked")
+    else:
+        typer.echo(f"{found.email} had no token left to revoke")
 
 
 @token_app.command("list")
@@ -99,13 +178,14 @@ def token_list(
             typer.echo("no API tokens; create one with `caldicott token create`")
             return
         now = utcnow()
-        typer.echo(f"{'ID':>4} {'PREFIX':<13} {'USER':<36} {'STATUS':<8} {'EXPIRES':<17} "
-                   f"{'LAST USED':<17} LABEL")
+        typer.echo(f"{'ID':>4} {'PREFIX':<13} {'USER':<36} {'STATUS':<8} {'SCOPE':<6} "
+                   f"{'EXPIRES':<17} {'LAST USED':<17} LABEL")
         for row in rows:
             used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+            status = row.status(now, user_disabled=row.user.disabled_at is not None)
             typer.echo(f"{row.id:>4} {row.display_prefix + '...':<13} {row.user.email:<36} "
-                       f"{row.status(now):<8} {row.expires_at:%Y-%m-%d %H:%M} {used:<17} "
-                       f"{row.label}")
+                       f"{status:<8} {row.scope:<6} {row.expires_at:%Y-%m-%d %H:%M} "
+                       f"{used:<17} {row.label}")
 
 
 def register(root: typer.Typer) -> None:

@@ -22,9 +22,9 @@ class DatabaseNotReady(CaldicottError):
 
 
 @contextmanager
-def command_session() -> Iterator[Session]:
+def command_session(settings: Settings | None = None) -> Iterator[Session]:
     """A session in one transaction on the configured database (commits on success)."""
-    settings = Settings()
+    settings = settings or Settings()
     engine = make_engine(settings)
     try:
         with unit_of_work(engine) as session:

@@ -11,11 +11,12 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caldicott.access.core.roles import Role
+from caldicott.access.core.roles import Role, TokenScope
 from caldicott.db import Base, UTCDateTime, utcnow
 from caldicott.orgs.models import OrganisationRow
 
 _ROLE_CHECK = "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")"
+_SCOPE_CHECK = "scope IN (" + ", ".join(f"'{s.value}'" for s in TokenScope) + ")"
 
 
 class UserRow(Base):
@@ -26,6 +27,8 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A disabled account's tokens stop working at once; enabling it again restores them.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[OrganisationRow] = relationship(lazy="raise")
     roles: Mapped[list[UserRoleRow]] = relationship(
@@ -48,6 +51,7 @@ class ApiTokenRow(Base):
     shown once at creation and never stored."""
 
     __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint(_SCOPE_CHECK, name="scope"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -60,11 +64,16 @@ class ApiTokenRow(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    scope: Mapped[str] = mapped_column(String(16), default=TokenScope.FULL.value,
+                                       server_default=TokenScope.FULL.value)
 
     user: Mapped[UserRow] = relationship(lazy="raise")
 
-    def status(self, now: dt.datetime) -> str:
-        """``active``, ``expired`` or ``revoked`` at ``now``."""
+    def status(self, now: dt.datetime, user_disabled: bool = False) -> str:
+        """``active``, ``expired``, ``revoked`` or ``disabled`` (its user's account) at
+        ``now``."""
         if self.revoked_at is not None:
             return "revoked"
-        return "expired" if self.expires_at <= now else "active"
+        if self.expires_at <= now:
+            return "expired"
+        return "disabled" if user_disabled else "active"

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from caldicott.access.core.principal import Principal
-from caldicott.access.core.roles import Role
+from caldicott.access.core.roles import Role, TokenScope
 from caldicott.access.models import ApiTokenRow, UserRoleRow, UserRow
 from caldicott.orgs.models import OrganisationRow
 
@@ -40,9 +40,10 @@ def add_user(session: Session, email: str, name: str, organisation_id: int,
 
 
 def add_token(session: Session, user_id: int, token_hash: str, display_prefix: str,
-              label: str, expires_at: dt.datetime) -> ApiTokenRow:
+              label: str, expires_at: dt.datetime,
+              scope: TokenScope = TokenScope.FULL) -> ApiTokenRow:
     row = ApiTokenRow(user_id=user_id, token_hash=token_hash, display_prefix=display_prefix,
-                      label=label, expires_at=expires_at)
+                      label=label, expires_at=expires_at, scope=scope.value)
     session.add(row)
     session.flush()
     return row
@@ -64,6 +65,7 @@ class Credentials:
     revoked_at: dt.datetime | None
     expires_at: dt.datetime
     last_used_at: dt.datetime | None
+    disabled_at: dt.datetime | None  # the user's account
     principal: Principal
 
 
@@ -73,7 +75,7 @@ _CREDENTIALS = (
     select(ApiTokenRow.id, ApiTokenRow.revoked_at, ApiTokenRow.expires_at,
            ApiTokenRow.last_used_at, UserRow.id, UserRow.email, UserRow.name,
            OrganisationRow.id, OrganisationRow.code, OrganisationRow.kind,
-           OrganisationRow.name, UserRoleRow.role)
+           OrganisationRow.name, UserRoleRow.role, ApiTokenRow.scope, UserRow.disabled_at)
     .join(UserRow, UserRow.id == ApiTokenRow.user_id)
     .join(OrganisationRow, OrganisationRow.id == UserRow.organisation_id)
     .outerjoin(UserRoleRow, UserRoleRow.user_id == UserRow.id)
@@ -87,12 +89,13 @@ def find_credentials(session: Session, token_hash: str) -> Credentials | None:
     if not rows:
         return None
     (token_id, revoked_at, expires_at, last_used_at, user_id, email, name, organisation_id,
-     code, kind, organisation_name, _) = rows[0]
+     code, kind, organisation_name, _, scope, disabled_at) = rows[0]
     principal = Principal(
         user_id=user_id, email=email, name=name, organisation_id=organisation_id,
         organisation_code=code, organisation_kind=kind, token_id=token_id,
-        roles=frozenset(Role(r[11]) for r in rows if r[11]), organisation_name=organisation_name)
-    return Credentials(token_id, revoked_at, expires_at, last_used_at, principal)
+        roles=frozenset(Role(r[11]) for r in rows if r[11]), organisation_name=organisation_name,
+        token_scope=TokenScope(scope))
+    return Credentials(token_id, revoked_at, expires_at, last_used_at, disabled_at, principal)
 
 
 def list_tokens(session: Session, user_id: int | None = None) -> Sequence[ApiTokenRow]:
@@ -115,3 +118,19 @@ def touch_token(session: Session, token_id: int, now: dt.datetime,
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def revoke_tokens_of(session: Session, user_id: int, now: dt.datetime) -> int:
+    """Revoke every token of ``user_id`` not already revoked; how many were."""
+    result = session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def remove_role(session: Session, user_id: int, role: str) -> None:
+    session.execute(delete(UserRoleRow).where(UserRoleRow.user_id == user_id,
+                                              UserRoleRow.role == role))

@@ -25,8 +25,10 @@ class Me(BaseModel):
     organisation: OrganisationOut
     roles: list[str] = Field(examples=[["tracer"]])
     permissions: dict[str, str] = Field(
-        description="Each action the caller may perform, with its scope: "
+        description="Each action the caller may perform with this token, with its reach: "
                     "any, own_org (their organisation's data only) or self",
         examples=[{"run_trace": "any", "read_statistics": "any"}],
     )
     token_id: int | None = None
+    token_scope: str = Field("full", description="What the token presented may be used for: "
+                             "read, submit, review or full", examples=["read"])

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from caldicott.access import repository
+from caldicott.access.audit import record_account_change
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import (
     Role,
+    TokenScope,
     organisation_kind_problems,
     parse_role,
+    parse_token_scope,
     role_conflicts,
 )
 from caldicott.access.core.tokens import (
@@ -26,10 +29,12 @@ from caldicott.access.core.tokens import (
     is_well_formed,
 )
 from caldicott.access.models import ApiTokenRow, UserRow
+from caldicott.access.repository import Credentials
 from caldicott.db import utcnow
 from caldicott.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from caldicott.orgs.models import OrganisationRow
 from caldicott.orgs.service import get_organisation
+from caldicott.settings import Settings
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: ``last_used_at`` is written at most once per this interval, so reads stay reads.
@@ -37,11 +42,19 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 class TokenRejected(NotAuthenticated):
-    """A bearer token that is missing, malformed, unknown, expired or revoked."""
+    """A bearer token that is missing, malformed, unknown, expired or revoked, or whose
+    user is disabled.
 
-    def __init__(self, diagnostics: str, reason: str = "invalid_token") -> None:
+    ``reason`` (``missing``, ``malformed``, ``unknown``, ``expired``, ``revoked``,
+    ``disabled``) and ``diagnostics`` are for the server's log: the caller is told
+    the same thing whatever the reason, so a token's state is not theirs to probe.
+    """
+
+    def __init__(self, diagnostics: str, reason: str = "unknown",
+                 token_id: int | None = None) -> None:
         super().__init__(diagnostics)
         self.reason = reason
+        self.token_id = token_id
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class IssuedToken:
     token: str
     user_email: str
     expires_at: dt.datetime
+    scope: TokenScope = TokenScope.FULL
 
 
 def normalise_email(email: str) -> str:
@@ -133,8 +147,11 @@ def _principal(user: UserRow, organisation: OrganisationRow, roles: Sequence[str
 
 
 def create_token(session: Session, email: str, days: int | None = None, label: str = "",
-                 now: dt.datetime | None = None) -> IssuedToken:
+                 now: dt.datetime | None = None, scope: str = "full") -> IssuedToken:
     """Issue an API token for a user; the returned secret is never stored.
+
+    ``scope`` limits what the token may be used for (``read``, ``submit``,
+    ``review`` or ``full``: whatever the user's roles allow).
 
     Example:
         >>> issued = create_token(session, "g@nhsd.example", days=30)  # doctest: +SKIP
@@ -144,12 +161,20 @@ def create_token(session: Session, email: str, days: int | None = None, label: s
     days = DEFAULT_TOKEN_DAYS if days is None else days
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise InvalidInput(f"--days must be between 1 and {MAX_TOKEN_DAYS}, not {days}")
+    try:
+        token_scope = parse_token_scope(scope)
+    except ValueError as error:
+        raise InvalidInput(str(error)) from None
     user = get_user(session, email)
+    if user.disabled_at is not None:
+        raise Conflict(f"user {user.email} is disabled; enable them first "
+                       "(`caldicott user enable`)")
     token = generate_token()
     expires_at = (now or utcnow()) + dt.timedelta(days=days)
     row = repository.add_token(session, user.id, hash_token(token), display_prefix(token),
-                               label.strip()[:100], expires_at)
-    return IssuedToken(id=row.id, token=token, user_email=user.email, expires_at=expires_at)
+                               label.strip()[:100], expires_at, token_scope)
+    return IssuedToken(id=row.id, token=token, user_email=user.email, expires_at=expires_at,
+                       scope=token_scope)
 
 
 def find_token(session: Session, reference: str) -> ApiTokenRow:
@@ -182,29 +207,140 @@ def list_tokens(session: Session, email: str | None = None) -> Sequence[ApiToken
     return repository.list_tokens(session, user_id)
 
 
+#: What every caller whose token is refused is told, whatever the reason.
+REFUSED_TOKEN = ("authentication required: send a valid API token as "
+                 "'Authorization: Bearer <token>'")
+
+
+def check_token(session: Session, token: str | None,
+                now: dt.datetime | None = None) -> Credentials:
+    """The credentials a bearer token carries, or :class:`TokenRejected` saying why.
+
+    Reads only: authentication never needs to write, so a read-only or full
+    database does not lock everyone out (the last use is recorded separately,
+    best-effort, by :func:`record_use`).
+    """
+    now = now or utcnow()
+    if not token:
+        raise TokenRejected("no bearer token", reason="missing")
+    if not is_well_formed(token):
+        raise TokenRejected("the bearer token is not a caldicott token (malformed or "
+                            "mistyped: its checksum does not match)", reason="malformed")
+    found = repository.find_credentials(session, hash_token(token))
+    if found is None:
+        raise TokenRejected("no such API token", reason="unknown")
+    if found.revoked_at is not None:
+        raise TokenRejected(f"API token {found.token_id} has been revoked", reason="revoked",
+                            token_id=found.token_id)
+    if found.expires_at <= now:
+        raise TokenRejected(f"API token {found.token_id} expired on "
+                            f"{found.expires_at:%Y-%m-%d %H:%M} UTC", reason="expired",
+                            token_id=found.token_id)
+    if found.disabled_at is not None:
+        raise TokenRejected(f"API token {found.token_id}: user {found.principal.user_id} is "
+                            "disabled", reason="disabled", token_id=found.token_id)
+    return found
+
+
 def authenticate(session: Session, token: str | None,
                  now: dt.datetime | None = None) -> Principal:
     """The principal a bearer token speaks for, or :class:`TokenRejected` saying why.
-
-    Records when the token was last used (to the minute).
 
     Example:
         >>> authenticate(session, issued.token).email  # doctest: +SKIP
         'g@nhsd.example'
     """
+    return check_token(session, token, now).principal
+
+
+def use_is_stale(credentials: Credentials, now: dt.datetime) -> bool:
+    """Is the token's recorded last use older than :data:`LAST_USED_RESOLUTION`?"""
+    last = credentials.last_used_at
+    return last is None or last < now - LAST_USED_RESOLUTION
+
+
+def record_use(session: Session, token_id: int, now: dt.datetime | None = None) -> None:
+    """Record that token ``token_id`` was used, at most once a minute."""
     now = now or utcnow()
-    if not token:
-        raise TokenRejected("authentication required: send 'Authorization: Bearer <token>'",
-                            reason="")
-    found = repository.find_credentials(session, hash_token(token)) if is_well_formed(
-        token) else None
-    if found is None:
-        raise TokenRejected("the API token is not valid")
-    if found.revoked_at is not None:
-        raise TokenRejected("the API token has been revoked")
-    if found.expires_at <= now:
-        raise TokenRejected(f"the API token expired on {found.expires_at:%Y-%m-%d %H:%M} UTC")
-    stale = now - LAST_USED_RESOLUTION
-    if found.last_used_at is None or found.last_used_at < stale:  # most requests write nothing
-        repository.touch_token(session, found.token_id, now, stale)
-    return found.principal
+    repository.touch_token(session, token_id, now, now - LAST_USED_RESOLUTION)
+
+
+# --- account changes: each is one ledger entry ------------------------------------------
+
+
+def issue_token(session: Session, settings: Settings, email: str, days: int | None = None,
+                label: str = "", scope: str = "full") -> IssuedToken:
+    """:func:`create_token`, recorded in the ledger (``token-created``)."""
+    issued = create_token(session, email, days=days, label=label, scope=scope)
+    user = get_user(session, email)
+    record_account_change(session, settings, "token-created", user.id, {
+        "token": issued.id, "scope": issued.scope.value,
+        "expires": issued.expires_at.date().isoformat()}, action="C")
+    return issued
+
+
+def revoke_token_recorded(session: Session, settings: Settings,
+                          reference: str) -> tuple[ApiTokenRow, bool]:
+    """:func:`revoke_token`, recorded in the ledger (``token-revoked``) when it changed."""
+    row, already = revoke_token(session, reference)
+    if not already:
+        record_account_change(session, settings, "token-revoked", row.user_id,
+                              {"token": row.id})
+    return row, already
+
+
+def revoke_all_tokens(session: Session, settings: Settings, email: str,
+                      now: dt.datetime | None = None) -> tuple[UserRow, int]:
+    """Revoke every token of a user at once (a lost laptop, a leaver). Returns how many.
+
+    Example:
+        >>> revoke_all_tokens(session, settings, "o@ho.example")[1]  # doctest: +SKIP
+        3
+    """
+    user = get_user(session, email)
+    count = repository.revoke_tokens_of(session, user.id, now or utcnow())
+    if count:
+        record_account_change(session, settings, "user-tokens-revoked", user.id,
+                              {"tokens": count})
+    return user, count
+
+
+def set_disabled(session: Session, settings: Settings, email: str, disabled: bool,
+                 now: dt.datetime | None = None) -> tuple[UserRow, bool]:
+    """Disable (or enable again) a user. A disabled user's tokens stop working at once;
+    enabling restores those not revoked or expired. Returns the user and whether it changed.
+    """
+    user = get_user(session, email)
+    if (user.disabled_at is not None) == disabled:
+        return user, False
+    user.disabled_at = (now or utcnow()) if disabled else None
+    session.flush()
+    record_account_change(session, settings, "user-disabled" if disabled else "user-enabled",
+                          user.id)
+    return user, True
+
+
+def remove_role(session: Session, settings: Settings, email: str, role: str) -> UserRow:
+    """Take one role away from a user; their tokens lose it at once.
+
+    Refuses to take the last one: an account with no role is disabled instead.
+    """
+    try:
+        parsed = parse_role(role)
+    except ValueError as error:
+        raise InvalidInput(str(error)) from None
+    user = get_user(session, email)
+    held = {r.role for r in user.roles}
+    if parsed.value not in held:
+        raise InvalidInput(f"user {user.email} does not hold the role {parsed.value} "
+                           f"(holds {', '.join(sorted(held))})")
+    if held == {parsed.value}:
+        raise InvalidInput(f"{parsed.value} is {user.email}'s only role; disable the account "
+                           "instead (`caldicott user disable`)")
+    repository.remove_role(session, user.id, parsed.value)
+    session.expire(user)
+    record_account_change(session, settings, "user-role-removed", user.id,
+                          {"role": parsed.value})
+    refreshed = repository.get_user(session, user.id)
+    assert refreshed is not None
+    return refreshed

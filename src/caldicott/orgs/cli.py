@@ -7,7 +7,9 @@ import typer
 app = typer.Typer(name="org", help="Organisations (parties to agreements, senders of requests).",
                   no_args_is_help=True)
 
-_KINDS = "nhs_trust, nhs_digital, home_office, dhsc, local_authority, housing_association"
+_KINDS = ("nhs_trust, nhs_digital, home_office, police, nca (National Crime Agency), court, "
+          "coroner, ccrc (Criminal Cases Review Commission), regulator (ICO, oversight "
+          "committees), dhsc, local_authority, housing_association")
 
 
 @app.command("add")

@@ -16,6 +16,12 @@ ORGANISATION_KINDS = (
     "dhsc",
     "local_authority",
     "housing_association",
+    "police",  # a police force
+    "nca",  # the National Crime Agency
+    "court",  # a court making an order
+    "coroner",  # HM Coroner
+    "ccrc",  # the Criminal Cases Review Commission
+    "regulator",  # the ICO or an oversight committee: where outside auditors sit
 )
 
 

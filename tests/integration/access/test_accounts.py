@@ -25,8 +25,8 @@ def test_refuses_a_second_organisation_with_the_same_code(session: Session) -> N
 
 
 def test_refuses_an_unknown_organisation_kind(session: Session) -> None:
-    with pytest.raises(InvalidInput, match="unknown organisation kind 'police'"):
-        add_organisation(session, unique_code(), "Constabulary", "police")
+    with pytest.raises(InvalidInput, match="unknown organisation kind 'charity'"):
+        add_organisation(session, unique_code(), "A Charity", "charity")
 
 
 def test_user_holds_several_roles_in_one_organisation(session: Session) -> None:

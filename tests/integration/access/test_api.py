@@ -127,10 +127,9 @@ def test_me_with_another_scheme_is_401(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("token", ["cald_made_up", generate_token()], ids=["malformed", "unknown"])
-def test_me_with_a_bad_token_is_401_invalid_token(client: TestClient, token: str) -> None:
+def test_me_with_a_bad_token_is_401(client: TestClient, token: str) -> None:
     response = client.get("/api/me", headers=_bearer(token))
-    _assert_unauthenticated(response, "not valid")
-    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    _assert_unauthenticated(response, "authentication required")
 
 
 def test_me_with_a_revoked_token_is_401(client: TestClient, engine: Engine) -> None:
@@ -138,12 +137,14 @@ def test_me_with_a_revoked_token_is_401(client: TestClient, engine: Engine) -> N
     assert client.get("/api/me", headers=_bearer(token)).status_code == 200
     with unit_of_work(engine) as session:
         revoke_token(session, str(token_id))
-    _assert_unauthenticated(client.get("/api/me", headers=_bearer(token)), "revoked")
+    _assert_unauthenticated(client.get("/api/me", headers=_bearer(token)),
+                            "authentication required")
 
 
 def test_me_with_an_expired_token_is_401(client: TestClient, engine: Engine) -> None:
     token, _, _ = _token(engine, "auditor", days=1, now=utcnow() - dt.timedelta(days=3))
-    _assert_unauthenticated(client.get("/api/me", headers=_bearer(token)), "expired on")
+    _assert_unauthenticated(client.get("/api/me", headers=_bearer(token)),
+                            "authentication required")
 
 
 def test_using_a_token_records_when(client: TestClient, engine: Engine) -> None:
@@ -205,4 +206,5 @@ def test_expiring_a_token_in_the_database_takes_effect_at_once(
     with unit_of_work(engine) as session:
         session.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id)
                         .values(expires_at=utcnow() - dt.timedelta(seconds=1)))
-    _assert_unauthenticated(client.get("/api/me", headers=_bearer(token)), "expired on")
+    _assert_unauthenticated(client.get("/api/me", headers=_bearer(token)),
+                            "authentication required")

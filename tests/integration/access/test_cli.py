@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 
 from caldicott.settings import Settings
 
-from .factories import unique_code
+from .factories import recent_ledger_events, unique_code
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -53,8 +53,8 @@ def test_org_add_then_list(run: Run) -> None:
 
 
 def test_org_add_errors_are_one_line(run: Run) -> None:
-    _assert_one_line_error(run("org", "add", unique_code(), "--name", "x", "--kind", "police"),
-                           "unknown organisation kind 'police'")
+    _assert_one_line_error(run("org", "add", unique_code(), "--name", "x", "--kind", "charity"),
+                           "unknown organisation kind 'charity'")
 
 
 def test_user_add_then_list(run: Run) -> None:
@@ -124,3 +124,100 @@ def test_unmigrated_database_is_one_line_not_a_traceback(tmp_path: Path) -> None
     result = subprocess.run([sys.executable, "-m", "caldicott", "user", "list"], env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     _assert_one_line_error(result, "run `caldicott db upgrade`")
+
+
+# --- accounts (issue 18 item 10) --------------------------------------------------------
+
+
+def _user(run: Run, *roles: str) -> str:
+    code, email = unique_code(), _email()
+    run("org", "add", code, "--name", "Synthetic Digital", "--kind", "nhs_digital")
+    args = [part for role in roles for part in ("--role", role)]
+    assert run("user", "add", email, "--org", code, *args).returncode == 0
+    return email
+
+
+def _user_id(run: Run, email: str) -> int:
+    return int(next(line for line in run("user", "list").stdout.splitlines()
+                    if email in line).split()[0])
+
+
+def _ledger_types(engine: Engine, settings: Settings, user_id: int) -> list[str]:
+    return [e["type"] for e in recent_ledger_events(engine, settings)
+            if e["entity"]["what"] == f"user/{user_id}"]
+
+
+def test_user_disable_then_enable_and_token_list_tells_why_a_token_fails(
+    run: Run, engine: Engine, settings: Settings
+) -> None:
+    email = _user(run, "tracer")
+    run("token", "create", "--user", email)
+    disabled = run("user", "disable", email)
+    assert disabled.returncode == 0, disabled.stderr
+    assert disabled.stdout.strip() == f"user {email} disabled: their tokens stop working now"
+    assert "(disabled)" in next(line for line in run("user", "list").stdout.splitlines()
+                                if email in line)
+    assert "disabled" in run("token", "list", "--user", email).stdout.splitlines()[1]
+    assert run("user", "disable", email).stdout.strip() == f"user {email} was already disabled"
+    assert run("user", "enable", email).returncode == 0
+    assert "active" in run("token", "list", "--user", email).stdout.splitlines()[1]
+    assert _ledger_types(engine, settings, _user_id(run, email)) == [
+        "token-created", "user-disabled", "user-enabled"]
+
+
+def test_user_remove_role_keeps_the_others_and_refuses_the_last(
+    run: Run, engine: Engine, settings: Settings
+) -> None:
+    email = _user(run, "tracer", "reviewer")
+    removed = run("user", "remove-role", email, "--role", "reviewer")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == f"user {email} now holds tracer"
+    _assert_one_line_error(run("user", "remove-role", email, "--role", "tracer"),
+                           "only role; disable the account instead")
+    _assert_one_line_error(run("user", "remove-role", email, "--role", "auditor"),
+                           "does not hold the role auditor")
+    assert _ledger_types(engine, settings, _user_id(run, email)) == ["user-role-removed"]
+
+
+def test_token_revoke_all_revokes_every_token_of_the_user(
+    run: Run, engine: Engine, settings: Settings
+) -> None:
+    email = _user(run, "tracer")
+    run("token", "create", "--user", email)
+    run("token", "create", "--user", email)
+    revoked = run("token", "revoke-all", "--user", email)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"2 token(s) of {email} revoked"
+    rows = run("token", "list", "--user", email).stdout.splitlines()[1:]
+    assert len(rows) == 2 and all("revoked" in row for row in rows)
+    assert run("token", "revoke-all", "--user", email).stdout.strip() == (
+        f"{email} had no token left to revoke")
+    assert _ledger_types(engine, settings, _user_id(run, email)) == [
+        "token-created", "token-created", "user-tokens-revoked"]
+
+
+def test_token_create_with_a_scope_and_list_shows_it(run: Run) -> None:
+    email = _user(run, "tracer")
+    created = run("token", "create", "--user", email, "--scope", "read")
+    assert created.returncode == 0, created.stderr
+    assert "(read)" in created.stderr
+    assert " read " in run("token", "list", "--user", email).stdout.splitlines()[1]
+    _assert_one_line_error(run("token", "create", "--user", email, "--scope", "admin"),
+                           "unknown token scope 'admin'")
+
+
+def test_org_add_knows_the_real_requesters(run: Run) -> None:
+    for kind in ("police", "nca", "court", "coroner", "ccrc", "regulator"):
+        code = unique_code()
+        added = run("org", "add", code, "--name", f"Synthetic {kind}", "--kind", kind)
+        assert added.returncode == 0, added.stderr
+    help_text = run("org", "add", "--help").stdout
+    assert "police" in help_text and "regulator" in help_text
+
+
+def test_a_council_officer_may_no_longer_request(run: Run) -> None:
+    code = unique_code()
+    run("org", "add", code, "--name", "Synthetic Council", "--kind", "local_authority")
+    _assert_one_line_error(run("user", "add", _email(), "--org", code, "--role",
+                               "requesting_officer"),
+                           "requesting_officer must belong to ccrc or coroner or court")

@@ -16,6 +16,7 @@ from caldicott.access.service import (
     authenticate,
     create_token,
     list_tokens,
+    record_use,
     revoke_token,
 )
 from caldicott.db import utcnow
@@ -88,19 +89,19 @@ def test_missing_or_malformed_token_is_refused(session: Session, token: str | No
 def test_well_formed_but_unknown_token_is_refused(session: Session) -> None:
     from caldicott.access.core.tokens import generate_token
 
-    with pytest.raises(TokenRejected, match="not valid"):
+    with pytest.raises(TokenRejected, match="no such API token"):
         authenticate(session, generate_token())
 
 
 def test_records_last_use_at_most_once_a_minute(session: Session) -> None:
     issued = create_token(session, make_user(session, "tracer").email)
     first = utcnow()
-    authenticate(session, issued.token, now=first)
-    authenticate(session, issued.token, now=first + dt.timedelta(seconds=30))
+    record_use(session, issued.id, now=first)
+    record_use(session, issued.id, now=first + dt.timedelta(seconds=30))
     stored = session.scalars(select(ApiTokenRow.last_used_at)
                              .where(ApiTokenRow.id == issued.id)).one()
     assert stored == first
-    authenticate(session, issued.token, now=first + dt.timedelta(minutes=2))
+    record_use(session, issued.id, now=first + dt.timedelta(minutes=2))
     stored = session.scalars(select(ApiTokenRow.last_used_at)
                              .where(ApiTokenRow.id == issued.id)).one()
     assert stored == first + dt.timedelta(minutes=2)
@@ -116,3 +117,14 @@ def test_lists_tokens_of_one_user(session: Session) -> None:
     create_token(session, user.email)
     create_token(session, make_user(session, "tracer").email)
     assert [t.user_id for t in list_tokens(session, user.email)] == [user.id]
+
+
+def test_authentication_writes_nothing(session: Session) -> None:
+    issued = create_token(session, make_user(session, "tracer").email)
+    session.flush()
+    session.expire_all()
+    authenticate(session, issued.token)
+    assert not session.dirty and not session.new
+    stored = session.scalars(select(ApiTokenRow.last_used_at)
+                             .where(ApiTokenRow.id == issued.id)).one()
+    assert stored is None  # the last use is recorded after the response, by the web edge

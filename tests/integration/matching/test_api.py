@@ -17,7 +17,7 @@ from caldicott.register.models import PatientRow
 from caldicott.service.app import create_app
 from caldicott.settings import Settings
 
-from ..access.factories import make_org, make_user
+from ..access.factories import make_org, make_user, recent_ledger_events
 from .factories import fill_register, register_people, special_people
 
 with warnings.catch_warnings():
@@ -54,7 +54,8 @@ def app(settings: Settings, populated: str) -> Iterator[FastAPI]:
 
 @pytest.fixture(scope="module")
 def client(app: FastAPI, populated: str) -> Iterator[TestClient]:
-    with TestClient(app, headers={"Authorization": f"Bearer {populated}"}) as client:
+    with TestClient(app, headers={"Authorization": f"Bearer {populated}",
+                                  "X-Caldicott-Reason": "data-quality"}) as client:
         yield client
 
 
@@ -187,3 +188,87 @@ def test_a_fuzzy_search_with_a_name_of_no_letters_never_scores_one(
     assert 1.0 not in scores
     assert response.status_code == 400, response.text
     assert "no letters to compare" in response.json()["issue"][0]["diagnostics"]
+
+
+# --- reads are audited (issue 18 item 4) ------------------------------------------------
+
+
+def _tracer_id(client: TestClient) -> int:
+    return int(client.get("/api/me").json()["user"]["id"])
+
+
+def test_a_search_leaves_a_ledger_entry_naming_the_searcher_and_every_patient_returned(
+    client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    from caldicott.db import unit_of_work
+    from caldicott.ledger.person import entries_about
+
+    response = _search(client, family="Brannigan", birthdate="eq1990-05-05")
+    returned = [e["resource"]["id"] for e in response.json()["entry"]]
+    assert len(returned) == 2
+    entry = [e for e in recent_ledger_events(engine, settings, 20)
+             if e["type"] == "register-search"][-1]
+    assert entry["action"] == "R"
+    assert entry["agent"]["who"] == f"user/{_tracer_id(client)}"
+    assert entry["agent"]["role"] == "tracer"
+    assert entry["purposeOfEvent"] == "data-quality"
+    # The public leaf holds a commitment per patient; the private keyed index finds them.
+    assert len(entry["entity"]["subjects"]) == len(returned)
+    assert all(set(s) == {"commitment_sha256"} for s in entry["entity"]["subjects"])
+    assert not [n for n in returned if n in str(entry)]
+    with unit_of_work(engine) as session:
+        for nhs_number in returned:
+            about = entries_about(session, settings, nhs_number)
+            assert "register-search" in {e.type for e in about}
+
+
+def test_a_search_without_a_reason_is_refused(app: FastAPI, populated: str) -> None:
+    with TestClient(app, headers={"Authorization": f"Bearer {populated}"}) as bare:
+        response = bare.get("/fhir/Patient", params={"family": "Brannigan",
+                                                     "birthdate": "eq1990-05-05"})
+    assert response.status_code == 400
+    assert "needs a reason" in response.json()["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("reason", ["because I wanted to", "9434765919", "note/B1 2CD",
+                                    "trace-request/abc", "x" * 101])
+def test_a_reason_is_a_short_code_never_free_text_or_an_identifier(
+    client: TestClient, reason: str
+) -> None:
+    response = client.get("/fhir/Patient", params={"family": "Brannigan",
+                                                   "birthdate": "eq1990-05-05"},
+                          headers={"X-Caldicott-Reason": reason})
+    assert response.status_code == 400, response.text
+
+
+def test_a_search_naming_a_request_needs_one_the_tracer_may_see(client: TestClient) -> None:
+    response = client.get("/fhir/Patient", params={"family": "Brannigan",
+                                                   "birthdate": "eq1990-05-05"},
+                          headers={"X-Caldicott-Reason": "trace-request/999999"})
+    assert response.status_code == 404
+
+
+def test_a_burst_of_searches_is_slowed_and_flagged(
+    settings: Settings, engine: Engine, populated: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    paced = create_app(settings.model_copy(update={"register_searches_per_minute": 3}))
+    headers = {"Authorization": f"Bearer {populated}", "X-Caldicott-Reason": "data-quality"}
+    query = {"family": "Brannigan", "birthdate": "eq1990-05-05"}
+    try:
+        with TestClient(paced, headers=headers) as burst, \
+                caplog.at_level(logging.WARNING, logger="caldicott.access"):
+            statuses = [burst.get("/fhir/Patient", params=query).status_code for _ in range(5)]
+            slowed = burst.get("/fhir/Patient", params=query)
+            user_id = _tracer_id(burst)
+    finally:
+        paced.state.engine.dispose()
+    assert statuses == [200, 200, 200, 429, 429]
+    assert int(slowed.headers["retry-after"]) >= 1
+    flagged = [e for e in recent_ledger_events(engine, settings, 30)
+               if e["type"] == "register-search-flagged"
+               and e["agent"]["who"] == f"user/{user_id}"]
+    assert len(flagged) == 1 and flagged[0]["entity"]["subjects"] == []
+    lines = [r.getMessage() for r in caplog.records if "flagged" in r.getMessage()]
+    assert len(lines) == 1 and "Brannigan" not in lines[0]

@@ -10,6 +10,7 @@ from caldicott.access.core import (
     Principal,
     Role,
     Scope,
+    TokenScope,
     can,
     may_review,
     organisation_kind_problems,
@@ -17,7 +18,11 @@ from caldicott.access.core import (
     role_conflicts,
     scope_of,
 )
-from caldicott.access.core.roles import CHANGING_ACTIONS, ROLE_ORGANISATION_KINDS
+from caldicott.access.core.roles import (
+    CHANGING_ACTIONS,
+    ROLE_ORGANISATION_KINDS,
+    TOKEN_SCOPE_ACTIONS,
+)
 from caldicott.orgs.models import ORGANISATION_KINDS
 
 A, S = Action, Scope
@@ -47,10 +52,11 @@ EXPECTED: dict[Role | Audience, dict[Action, Scope]] = {
 HOME_OFFICE, OTHER_ORG = 10, 11
 
 
-def person(*roles: Role, user_id: int = 1, organisation_id: int = HOME_OFFICE) -> Principal:
+def person(*roles: Role, user_id: int = 1, organisation_id: int = HOME_OFFICE,
+           kind: str = "home_office", token_scope: TokenScope = TokenScope.FULL) -> Principal:
     return Principal(user_id=user_id, email=f"user{user_id}@example.org", name="Test User",
                      organisation_id=organisation_id, organisation_code="ORG",
-                     organisation_kind="home_office", roles=frozenset(roles))
+                     organisation_kind=kind, roles=frozenset(roles), token_scope=token_scope)
 
 
 @pytest.mark.parametrize("holder", list(EXPECTED), ids=str)
@@ -79,9 +85,101 @@ def test_overseas_visitors_manager_cannot_see_another_trusts_referrals() -> None
     assert not can(manager, A.READ_REFERRALS, organisation_id=OTHER_ORG)
 
 
-def test_tracer_and_auditor_reach_every_organisation() -> None:
-    assert can(person(Role.TRACER), A.READ_REQUEST, organisation_id=OTHER_ORG)
-    assert can(person(Role.AUDITOR), A.READ_REQUEST, organisation_id=OTHER_ORG)
+def test_tracer_and_nhs_digital_auditor_reach_every_organisation() -> None:
+    assert can(person(Role.TRACER, kind="nhs_digital"), A.READ_REQUEST,
+               organisation_id=OTHER_ORG)
+    assert can(person(Role.AUDITOR, kind="nhs_digital"), A.READ_REQUEST,
+               organisation_id=OTHER_ORG)
+
+
+# --- reach by organisation kind (issue 18 item 6) ---------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["regulator", "nhs_digital"])
+@pytest.mark.parametrize("action", [A.READ_REQUEST, A.READ_DISCLOSURE, A.READ_LEDGER,
+                                    A.READ_REFERRALS, A.REPLAY_DECISION, A.READ_REPORTS])
+def test_auditor_at_a_regulator_or_nhs_digital_reads_every_organisations_data(
+    kind: str, action: Action
+) -> None:
+    assert can(person(Role.AUDITOR, kind=kind), action, organisation_id=OTHER_ORG)
+
+
+@pytest.mark.parametrize("kind", ["home_office", "nhs_trust", "police", "dhsc",
+                                  "local_authority", "court"])
+@pytest.mark.parametrize("action", [A.READ_REQUEST, A.READ_DISCLOSURE, A.READ_LEDGER,
+                                    A.READ_REFERRALS, A.REPLAY_DECISION, A.READ_REPORTS])
+def test_auditor_elsewhere_reads_only_their_own_organisations_data(
+    kind: str, action: Action
+) -> None:
+    auditor = person(Role.AUDITOR, kind=kind)
+    assert can(auditor, action, organisation_id=HOME_OFFICE)
+    refusal = can(auditor, action, organisation_id=OTHER_ORG)
+    assert not refusal and "own organisation" in refusal.reason
+
+
+def test_home_office_auditor_does_not_read_a_trusts_releases() -> None:
+    assert not can(person(Role.AUDITOR, kind="home_office"), A.READ_DISCLOSURE,
+                   organisation_id=OTHER_ORG)
+
+
+def test_nhs_digital_reviewer_reviews_the_requests_of_every_requester() -> None:
+    reviewer = person(Role.REVIEWER, kind="nhs_digital")
+    for action in (A.READ_REQUEST, A.READ_DISCLOSURE, A.REVIEW_RELEASE):
+        assert can(reviewer, action, organisation_id=OTHER_ORG)
+
+
+def test_trust_reviewer_reviews_only_their_own_trusts_data() -> None:
+    reviewer = person(Role.REVIEWER, kind="nhs_trust")
+    for action in (A.READ_REQUEST, A.READ_DISCLOSURE, A.REVIEW_RELEASE, A.READ_LEDGER):
+        assert can(reviewer, action, organisation_id=HOME_OFFICE)
+        assert not can(reviewer, action, organisation_id=OTHER_ORG)
+
+
+def test_narrowed_reach_still_lets_the_action_be_asked_about_without_an_owner() -> None:
+    assert can(person(Role.AUDITOR, kind="home_office"), A.READ_REQUEST)
+
+
+def test_scope_of_tells_the_reach_for_a_kind() -> None:
+    assert scope_of([Role.AUDITOR], A.READ_LEDGER, "home_office") is S.OWN_ORG
+    assert scope_of([Role.AUDITOR], A.READ_LEDGER, "regulator") is S.ANY
+    assert scope_of([Role.TRACER], A.RUN_TRACE, "nhs_digital") is S.ANY
+
+
+# --- token scopes (issue 18 item 10) ----------------------------------------------------
+
+
+def test_read_token_changes_nothing_and_names_its_scope() -> None:
+    officer = person(Role.REQUESTING_OFFICER, token_scope=TokenScope.READ)
+    assert can(officer, A.READ_REQUEST, organisation_id=HOME_OFFICE)
+    refusal = can(officer, A.SUBMIT_REQUEST, organisation_id=HOME_OFFICE)
+    assert not refusal and "scope is read" in refusal.reason
+
+
+def test_submit_token_submits_but_does_not_review() -> None:
+    both = person(Role.TRACER, Role.REVIEWER, kind="nhs_digital",
+                  token_scope=TokenScope.SUBMIT)
+    assert not can(both, A.REVIEW_RELEASE)
+    assert not can(both, A.RUN_TRACE)
+    assert can(person(Role.REQUESTING_OFFICER, token_scope=TokenScope.SUBMIT),
+               A.SUBMIT_REQUEST, organisation_id=HOME_OFFICE)
+
+
+def test_review_token_traces_and_reviews_but_does_not_submit_or_administer() -> None:
+    reviewer = person(Role.TRACER, Role.REVIEWER, kind="nhs_digital",
+                      token_scope=TokenScope.REVIEW)
+    assert can(reviewer, A.RUN_TRACE) and can(reviewer, A.REVIEW_RELEASE)
+    officer = person(Role.REQUESTING_OFFICER, token_scope=TokenScope.REVIEW)
+    assert not can(officer, A.SUBMIT_REQUEST, organisation_id=HOME_OFFICE)
+
+
+def test_a_token_scope_never_grants_what_the_roles_do_not() -> None:
+    assert not can(person(Role.AUDITOR, token_scope=TokenScope.FULL), A.RUN_TRACE)
+
+
+def test_every_changing_action_belongs_to_the_full_scope_only_or_one_narrower_scope() -> None:
+    narrow = [TOKEN_SCOPE_ACTIONS[s] for s in (TokenScope.SUBMIT, TokenScope.REVIEW)]
+    assert not (narrow[0] & narrow[1])
+    assert TOKEN_SCOPE_ACTIONS[TokenScope.FULL] == CHANGING_ACTIONS
 
 
 def test_auditor_can_change_nothing() -> None:
@@ -160,6 +258,28 @@ def test_tracer_may_also_be_a_reviewer() -> None:
 def test_home_office_account_can_never_be_a_reviewer_or_tracer() -> None:
     problems = organisation_kind_problems([Role.REVIEWER, Role.TRACER], "home_office")
     assert len(problems) == 2
+
+
+@pytest.mark.parametrize("kind", ["home_office", "police", "nca", "court", "coroner", "ccrc"])
+def test_the_nbo_requesters_may_hold_requesting_officers(kind: str) -> None:
+    assert organisation_kind_problems([Role.REQUESTING_OFFICER], kind) == []
+
+
+@pytest.mark.parametrize("kind", ["local_authority", "housing_association", "dhsc"])
+def test_councils_housing_associations_and_dhsc_are_not_requesters(kind: str) -> None:
+    assert organisation_kind_problems([Role.REQUESTING_OFFICER], kind) == [
+        "requesting_officer must belong to ccrc or coroner or court or home_office or nca "
+        f"or police, not {kind}"]
+
+
+def test_a_regulator_holds_auditors_only() -> None:
+    assert organisation_kind_problems([Role.AUDITOR], "regulator") == []
+    assert len(organisation_kind_problems(
+        [r for r in Role if r is not Role.AUDITOR], "regulator")) == len(Role) - 1
+
+
+def test_the_policy_knows_every_organisation_kind() -> None:
+    assert ROLE_ORGANISATION_KINDS[Role.AUDITOR] == set(ORGANISATION_KINDS)
 
 
 def test_every_role_fits_at_least_one_known_organisation_kind() -> None:

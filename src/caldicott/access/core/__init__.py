@@ -8,6 +8,7 @@ from caldicott.access.core.roles import (
     Audience,
     Role,
     Scope,
+    TokenScope,
     organisation_kind_problems,
     parse_role,
     role_conflicts,
@@ -15,6 +16,7 @@ from caldicott.access.core.roles import (
 )
 
 __all__ = [
-    "GRANTS", "Action", "Audience", "Principal", "Role", "Scope", "Verdict", "can",
-    "may_review", "organisation_kind_problems", "parse_role", "role_conflicts", "scope_of",
+    "GRANTS", "Action", "Audience", "Principal", "Role", "Scope", "TokenScope", "Verdict",
+    "can", "may_review", "organisation_kind_problems", "parse_role", "role_conflicts",
+    "scope_of",
 ]

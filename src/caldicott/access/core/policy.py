@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from caldicott.access.core.principal import Principal
-from caldicott.access.core.roles import Action, Role, Scope, scope_of
+from caldicott.access.core.roles import Action, Role, Scope, scope_of, token_allows
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,10 @@ def can(principal: Principal | None, action: Action,
 
     Leave ``organisation_id`` out to ask whether the action is open to them at
     all; give it to check an own-organisation grant against the data's owner.
+    How far a grant reaches depends on the role and on the kind of the
+    principal's organisation (an auditor at the Home Office reads only the Home
+    Office's data; see :data:`~caldicott.access.core.roles.ROLE_WIDE_REACH_KINDS`),
+    and what the API token presented was scoped for (a ``read`` token changes nothing).
 
     Example:
         >>> officer = Principal(1, "o@ho.example", "O", 10, "HO", "home_office",
@@ -40,10 +44,14 @@ def can(principal: Principal | None, action: Action,
         "read_request is limited to your own organisation's data (HO)"
     """
     holders = principal.roles if principal is not None else ()
-    scope = scope_of(holders, action)
+    kind = principal.organisation_kind if principal is not None else None
+    scope = scope_of(holders, action, kind)
     if scope is None:
         who = ", ".join(sorted(holders)) if holders else "the public"
         return Verdict(False, f"{action.value} is not allowed for {who}")
+    if principal is not None and not token_allows(principal.token_scope, action):
+        return Verdict(False, f"this API token's scope is {principal.token_scope.value}, "
+                              f"which does not allow {action.value}")
     if scope is Scope.ANY or organisation_id is None or principal is None:
         return Verdict(True, f"{action.value} allowed")
     if scope is Scope.OWN_ORG and organisation_id == principal.organisation_id:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caldicott.access.core.roles import Role
+from caldicott.access.core.roles import Role, TokenScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,7 @@ class Principal:
     roles: frozenset[Role]
     token_id: int | None = None
     organisation_name: str = ""
+    token_scope: TokenScope = TokenScope.FULL  # what the token presented may be used for
 
     def has_role(self, *roles: Role) -> bool:
         """True if the principal holds at least one of ``roles``."""

@@ -123,6 +123,56 @@ CHANGING_ACTIONS = frozenset({
     _A.MANAGE_ORGANISATIONS, _A.MANAGE_USERS, _A.MANAGE_AGREEMENTS,
 })
 
+class TokenScope(StrEnum):
+    """What an API token may be used for, whatever its holder's roles allow.
+
+    A token for a dashboard or a reporting job needs only ``read``; a case system
+    that files requests, ``submit``; a reviewer's tool, ``review``. A leaked
+    narrow token then cannot be used to do what it was never for.
+    """
+
+    READ = "read"  # reading only (GET): no action that changes anything
+    SUBMIT = "submit"  # read, and submit requests (tracing, status checks, referrals)
+    REVIEW = "review"  # read, and validate, trace, review and release
+    FULL = "full"  # whatever the holder's roles allow (tokens made before scopes)
+
+
+#: The changing actions each token scope allows (every scope may read).
+TOKEN_SCOPE_ACTIONS: dict[TokenScope, frozenset[Action]] = {
+    TokenScope.READ: frozenset(),
+    TokenScope.SUBMIT: frozenset({_A.SUBMIT_REQUEST, _A.RUN_STATUS_CHECK, _A.RAISE_INVOICE}),
+    TokenScope.REVIEW: frozenset({_A.VALIDATE_REQUEST, _A.RUN_TRACE, _A.REVIEW_RELEASE,
+                                  _A.APPLY_EXEMPTION, _A.UPHOLD_COMPLAINT}),
+    TokenScope.FULL: CHANGING_ACTIONS,
+}
+
+
+def token_allows(scope: TokenScope, action: Action) -> bool:
+    """May a token of ``scope`` be used for ``action``? Reading is open to every scope.
+
+    Example:
+        >>> token_allows(TokenScope.READ, Action.READ_REQUEST)
+        True
+        >>> token_allows(TokenScope.SUBMIT, Action.REVIEW_RELEASE)
+        False
+    """
+    return action not in CHANGING_ACTIONS or action in TOKEN_SCOPE_ACTIONS[scope]
+
+
+def parse_token_scope(value: str) -> TokenScope:
+    """The :class:`TokenScope` named ``value``, or ``ValueError`` naming the choices.
+
+    Example:
+        >>> parse_token_scope(" Read ")
+        <TokenScope.READ: 'read'>
+    """
+    try:
+        return TokenScope(value.strip().lower())
+    except ValueError:
+        raise ValueError(f"unknown token scope {value!r}; choose from "
+                         f"{', '.join(s.value for s in TokenScope)}") from None
+
+
 #: Pairs no one account may hold together, and why.
 INCOMPATIBLE_ROLES: dict[frozenset[Role], str] = {
     frozenset({_R.ADMINISTRATOR, _R.REVIEWER}): "an administrator may not approve releases",
@@ -136,18 +186,35 @@ INCOMPATIBLE_ROLES: dict[frozenset[Role], str] = {
 
 _ANY_KIND = frozenset({
     "nhs_trust", "nhs_digital", "home_office", "dhsc", "local_authority", "housing_association",
+    "police", "nca", "court", "coroner", "ccrc", "regulator",
 })
+
+#: The bodies that ask the NHS to trace someone (the NBO's requesters). Local
+#: authorities and housing associations use the Home Office's checking service
+#: instead, and DHSC is the intermediary for debt referrals: none of them asks.
+REQUESTER_KINDS = frozenset({"home_office", "police", "nca", "court", "coroner", "ccrc"})
 
 #: The organisation kinds each role may belong to: the custodian's staff trace and
 #: review; the bodies that ask never do.
 ROLE_ORGANISATION_KINDS: dict[Role, frozenset[str]] = {
-    _R.REQUESTING_OFFICER: frozenset({"home_office", "dhsc", "local_authority",
-                                      "housing_association"}),
+    _R.REQUESTING_OFFICER: REQUESTER_KINDS,
     _R.TRACER: frozenset({"nhs_digital"}),
     _R.REVIEWER: frozenset({"nhs_digital", "nhs_trust"}),
     _R.OVERSEAS_VISITORS_MANAGER: frozenset({"nhs_trust"}),
     _R.AUDITOR: _ANY_KIND,
     _R.ADMINISTRATOR: frozenset({"nhs_digital"}),
+}
+
+#: Where a role's every-organisation grants really reach every organisation. A
+#: holder of the role in an organisation of another kind keeps the same actions,
+#: narrowed to their own organisation's data: an auditor of the Home Office audits
+#: the Home Office (not trusts' releases, nor the police's requests); a reviewer at
+#: a trust reviews that trust's work, while NHS Digital's reviewers (the National
+#: Back Office's Caldicott function) review the tracing requests of every requester.
+#: Roles not listed reach as :data:`GRANTS` says.
+ROLE_WIDE_REACH_KINDS: dict[Role, frozenset[str]] = {
+    _R.AUDITOR: frozenset({"regulator", "nhs_digital"}),
+    _R.REVIEWER: frozenset({"nhs_digital"}),
 }
 
 
@@ -171,19 +238,33 @@ def parse_role(value: str) -> Role:
     raise ValueError(f"unknown role {value!r}; choose from {', '.join(r.value for r in Role)}")
 
 
-def scope_of(holders: Iterable[Role | Audience], action: Action) -> Scope | None:
+def scope_of(holders: Iterable[Role | Audience], action: Action,
+             organisation_kind: str | None = None) -> Scope | None:
     """The widest scope in which any of ``holders`` may perform ``action``.
 
-    Everyone is also the public, so public grants apply to every holder.
+    Everyone is also the public, so public grants apply to every holder. Given
+    the kind of the holder's organisation, a role's every-organisation grant is
+    narrowed to their own organisation's data unless the role reaches wide from
+    that kind (:data:`ROLE_WIDE_REACH_KINDS`); without it, the matrix as written.
 
     Example:
         >>> scope_of([Role.REQUESTING_OFFICER], Action.READ_REQUEST)
         <Scope.OWN_ORG: 2>
         >>> scope_of([Role.ADMINISTRATOR], Action.REVIEW_RELEASE) is None
         True
+        >>> scope_of([Role.AUDITOR], Action.READ_REQUEST, "home_office")
+        <Scope.OWN_ORG: 2>
     """
-    scopes = [GRANTS[h].get(action) for h in (*holders, Audience.PUBLIC)]
-    granted = [s for s in scopes if s is not None]
+    granted = []
+    for holder in (*holders, Audience.PUBLIC):
+        scope = GRANTS[holder].get(action)
+        if scope is None:
+            continue
+        wide_from = ROLE_WIDE_REACH_KINDS.get(holder) if isinstance(holder, Role) else None
+        if (scope is Scope.ANY and organisation_kind is not None and wide_from is not None
+                and organisation_kind not in wide_from):
+            scope = Scope.OWN_ORG
+        granted.append(scope)
     return max(granted) if granted else None
 
 
