@@ -92,14 +92,18 @@ def get_consistency_proof(session: SessionDep, first: Size,
 
 
 @router.get("/ledger/entries")
-def get_entries(principal: CurrentUser, session: SessionDep, start: Size,
-                end: Size) -> EntriesOut:
+def get_entries(principal: CurrentUser, session: SessionDep, settings: SettingsDep,
+                start: Size, end: Size) -> EntriesOut:
     """Leaf entries ``start <= index < end`` (at most 1,000 per page); signed in with
-    ``read_ledger``."""
+    ``read_ledger``. The read is itself an entry (who read which range)."""
+    from caldicott.access.reads import audit_read
+
     ensure(can(principal, Action.READ_LEDGER))
     with session.begin():
         size, _ = service.tree_head(session)
         rows = service.entries(session, start, end)
+        audit_read(session, settings, principal, "ledger/entries",
+                   details={"start": start, "end": min(end, size), "read": len(rows)})
     return EntriesOut(tree_size=size, entries=[
         EntryOut(index=i, leaf_hash=b64(h), entry=e.decode("utf-8")) for i, e, h in rows])
 

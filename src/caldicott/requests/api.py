@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from caldicott.access.core.policy import can
 from caldicott.access.core.roles import Action
 from caldicott.access.deps import CurrentUser, ensure
+from caldicott.access.reads import audit_read
 from caldicott.errors import Conflict, NotFound, Unprocessable
 from caldicott.requests import batch_io, repository, service, tracing, views, worker
 from caldicott.requests.core.states import (
@@ -167,7 +168,7 @@ def _receive_batch(request: Request, principal: CurrentUser, settings: SettingsD
 
 @router.get("", response_model=TraceRequestPage, responses=_ERRORS)
 def list_requests(
-    principal: CurrentUser, session: SessionDep,
+    principal: CurrentUser, session: SessionDep, settings: SettingsDep,
     status: Annotated[Literal[STATUSES + REQUESTER_STATUSES] | None,  # type: ignore[valid-type]
                       Query(description="A requester filters by what they may see (received, "
                             "under_consideration, refused, released, person_deceased, closed)"
@@ -183,6 +184,7 @@ def list_requests(
     """Requests you may see, newest first; an officer sees only their organisation's."""
     ensure(can(principal, Action.READ_REQUEST))
     with session.begin():
+        repository.begin_write(session)  # the read is recorded in the ledger
         org_id = None
         if organisation is not None:
             org_id = repository.organisation_id(session, organisation)
@@ -196,7 +198,11 @@ def list_requests(
             organisation_id=org_id, statuses=_statuses(principal, status), batch_id=batch_id,
             category=category, received_from=request_date_from,
             received_to=request_date_to, limit=limit, offset=offset))
-        return TraceRequestPage(total=total, items=views.render(session, principal, rows))
+        shown = views.render(session, principal, rows)
+        audit_read(session, settings, principal, "trace-requests",
+                   subjects=sorted({r.matched_nhs_number for r in rows if r.matched_nhs_number}),
+                   details={"shown": len(rows), "total": total})
+        return TraceRequestPage(total=total, items=shown)
 
 
 def _statuses(principal: CurrentUser, status: str | None) -> tuple[str, ...]:
@@ -215,12 +221,17 @@ def _statuses(principal: CurrentUser, status: str | None) -> tuple[str, ...]:
 
 
 @router.get("/{request_id}", response_model=TraceRequestOut, responses=_ERRORS)
-def get_request(request_id: RequestId, principal: CurrentUser, session: SessionDep
-                ) -> TraceRequestOut:
-    """One request: its decision (with the clauses), trace, review and what was released."""
+def get_request(request_id: RequestId, principal: CurrentUser, session: SessionDep,
+                settings: SettingsDep) -> TraceRequestOut:
+    """One request, as far as you may see it: a requester sees its status, the reasons of
+    a refusal before the trace and what was released; staff see every step."""
     with session.begin():
+        repository.begin_write(session)  # the read is recorded in the ledger
         row = views.visible(session, principal, request_id)
-        return views.render(session, principal, [row])[0]
+        shown = views.render(session, principal, [row])[0]
+        audit_read(session, settings, principal, f"trace-request/{row.id}",
+                   subjects=[row.matched_nhs_number] if row.matched_nhs_number else ())
+        return shown
 
 
 def _advance_and_trace(session: SessionDep, settings: SettingsDep, request_id: int) -> None:
