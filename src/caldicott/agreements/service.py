@@ -180,7 +180,9 @@ def activate(
     """
     from caldicott.agreements.activation import ledger_event, the_administrator
 
-    packs = all_packs(settings)
+    # Read the files afresh (not the cache): the hashes recorded are those of the bytes now.
+    folder = drafts_dir(settings)
+    packs = load_packs(folder) if folder.is_dir() else load_packs()
     draft = _draft(packs, agreement_id, settings)
     named = find_version(packs, agreement_id, version)
     user, event_agent = the_administrator(session, by_email)

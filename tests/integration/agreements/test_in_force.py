@@ -163,7 +163,8 @@ def test_only_an_administrator_may_activate(session: Session, local: Settings) -
     auditor = _admin(session, role="auditor")
     with pytest.raises(Forbidden):
         activate(session, local, "regulator-pilot", "2", auditor)
-    assert session.scalar(select(AgreementActivationRow.id)) is None
+    assert session.scalar(select(AgreementActivationRow.id).where(
+        AgreementActivationRow.agreement == "regulator-pilot")) is None
 
 
 @pytest.mark.parametrize(

@@ -273,6 +273,8 @@ class Decision:
         )
         head += f" as of {self.as_of.isoformat()}"
         lines = [head]
+        if self.purpose is not None:
+            lines.append(f"Purpose: {self.purpose}")
         if self.released_fields:
             lines.append("May be released: " + ", ".join(sorted(self.released_fields)))
         if self.withheld_fields:
