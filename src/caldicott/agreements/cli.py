@@ -77,9 +77,18 @@ def list_(packs_dir: list[Path] = typer.Option([], "--packs-dir", help=_PACKS_DI
 
 
 def _with_activations(work: Callable[[Any], _T]) -> _T:
-    """``work(session)``; without a usable database, ``work(None)`` and a warning."""
-    from caldicott.access.cli_support import DatabaseNotReady, command_session
+    """``work(session)``; without a usable database, ``work(None)`` and a warning.
 
+    A SQLite database that does not exist yet is not created just to list packs.
+    """
+    from sqlalchemy.engine import make_url
+
+    from caldicott.access.cli_support import DatabaseNotReady, command_session
+    from caldicott.settings import Settings
+
+    url = make_url(Settings().resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return work(None)
     try:
         with command_session() as session:
             return work(session)

@@ -44,7 +44,7 @@ def run(settings: Settings) -> Run:
     return caldicott
 
 
-SHIPPED_VERSIONS = 16
+SHIPPED_VERSIONS = 18
 NO_TEXT = (
     'text = """The person can no longer be located and the alternatives have been '
     'exhausted."""'

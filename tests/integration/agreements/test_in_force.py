@@ -61,6 +61,7 @@ def test_the_agreement_follows_from_the_organisation_and_the_date(
     assert pick("home_office", "ho-ie", "2018-12-01") == "tracing-mou"  # withdrawn: W.1 says so
     assert pick("police", "MET", "2019-03-01") == "police-crime-exemption"
     assert pick("court", "RCJ", "2019-03-01") == "court-order"
+    assert pick("nca", "NCA", "2019-03-01") == "nca-warrant-subjects"
 
 
 def test_a_local_authority_cannot_use_the_home_office_memorandum(

@@ -47,6 +47,7 @@ def test_every_shipped_pack_checks_clean() -> None:
         "court-order",
         "debt-referral",
         "firewall",
+        "nca-warrant-subjects",
         "police-crime-exemption",
         "tracing-mou",
         "tracing-mou-narrowed",
@@ -149,7 +150,7 @@ def test_list_still_serves_the_valid_packs_when_a_draft_is_bad(tmp_path: Path) -
     _draft(tmp_path, bad, "bad.toml")
     packs = load_packs(tmp_path)
     assert "tracing-mou-draft" not in packs.agreements
-    assert "tracing-mou" in packs.agreements and len(packs.agreements) == 7
+    assert "tracing-mou" in packs.agreements and len(packs.agreements) == 8
     assert [p.file for p in packs.problems] == [str(tmp_path / "bad.toml")]
 
 
