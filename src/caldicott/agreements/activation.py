@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from caldicott.access.models import UserRow
 from caldicott.agreements.core import Agreement, AgreementVersion
 from caldicott.db import utcnow
+from caldicott.errors import Unprocessable
 from caldicott.ledger.core.events import Agent, AuditEvent
 
 
@@ -20,7 +21,13 @@ def the_administrator(session: Session, email: str) -> tuple[UserRow, Agent]:
     user = get_user(session, email)
     principal = principal_of(user)
     ensure(can(principal, Action.MANAGE_AGREEMENTS))
-    return user, Agent(f"user/{user.id}", principal.organisation_code, "administrator")
+    try:
+        agent = Agent(f"user/{user.id}", principal.organisation_code, "administrator")
+    except ValueError as error:  # e.g. an organisation code shaped like a postcode
+        raise Unprocessable(
+            f"the administrator's organisation code cannot be written to the ledger ({error})"
+        ) from None
+    return user, agent
 
 
 def ledger_hash(hex_digest: str) -> str:

@@ -44,7 +44,8 @@ def local(settings: Settings, tmp_path: Path) -> Settings:
 
 
 def _admin(session: Session, kind: str = "nhs_digital", role: str = "administrator") -> str:
-    code = f"T{uuid.uuid4().hex[:6]}".upper()
+    # Letters only: a code shaped like a postcode is refused by the ledger.
+    code = "T" + "".join(chr(65 + int(c, 16)) for c in uuid.uuid4().hex[:7])
     add_organisation(session, code, "Synthetic organisation", kind)
     email = f"{code.lower()}@example.org"
     add_user(session, email, code, [role])
@@ -193,3 +194,33 @@ def test_statuses_show_drafts_until_activated(session: Session, local: Settings)
     assert status_of("2") == "draft"
     activate(session, local, "regulator-pilot", "2", _admin(session))
     assert (status_of("1"), status_of("2")) == ("draft", "in force")
+
+
+def test_the_suspension_test_pack_for_the_lifecycle_loads_and_activates(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    from caldicott.agreements.core import Outcome, TraceRequest, decide
+    from tests.integration.agreements.suspension_pack import (
+        SUSPENDED_PACK,
+        activate_every_version,
+    )
+
+    (tmp_path / "agreements").mkdir()
+    (tmp_path / "agreements" / "suspension.toml").write_text(SUSPENDED_PACK, encoding="utf-8")
+    local = settings.model_copy(update={"data_dir": tmp_path})
+    activate_every_version(session, local, _admin(session))
+    found = agreement_for_request(session, local, Channel.TRACE, "home_office", "HO-ANY",
+                                  D("2018-06-01"))
+    ask = TraceRequest("ho", frozenset({"name"}), deportation_considered=True)
+    outcomes = [decide(ask, D(day), found).outcome
+                for day in ("2018-06-01", "2018-09-01", "2018-12-01")]
+    assert outcomes == [Outcome.QUEUE, Outcome.PERMIT, Outcome.DENY]
+
+
+def test_an_administrator_whose_code_looks_like_a_postcode_gets_a_plain_refusal(
+    session: Session, local: Settings
+) -> None:
+    add_organisation(session, "TA1B2CD", "Synthetic NHS Digital", "nhs_digital")
+    add_user(session, "ta1b2cd@example.org", "TA1B2CD", ["administrator"])
+    with pytest.raises(Unprocessable, match="cannot be written to the ledger"):
+        activate(session, local, "regulator-pilot", "2", "ta1b2cd@example.org")

@@ -496,7 +496,7 @@ def load_packs(*directories: Path | str) -> PackSet:
 
     Example:
         >>> sorted(load_packs().agreements)[:2]
-        ['checking-service-mou', 'debt-referral']
+        ['checking-service-mou', 'court-order']
     """
     packs = PackSet()
     for directory in (PACKS_DIR, *map(Path, directories)):
