@@ -245,9 +245,9 @@ def test_list_includes_packs_in_the_data_dir(settings: Settings, tmp_path: Path)
     assert set(local.values()) == {"draft"}  # not in force until an administrator activates
 
 
-def test_activate_puts_one_draft_version_in_force_and_says_so(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_activate_puts_one_draft_version_in_force_and_says_so(tmp_path: Path) -> None:
+    # Its own database and data folder: an activation writes to the ledger, sealed with the
+    # data folder's key, and the shared test database's ledger is sealed with another.
     name = f"local-{uuid.uuid4().hex[:8]}"
     (tmp_path / "agreements").mkdir()
     (tmp_path / "agreements" / "local.toml").write_text(
@@ -255,7 +255,7 @@ def test_activate_puts_one_draft_version_in_force_and_says_so(
     )
     env = {
         **os.environ,
-        "CALDICOTT_DATABASE_URL": settings.resolved_database_url,
+        "CALDICOTT_DATABASE_URL": f"sqlite:///{tmp_path / 'caldicott.db'}",
         "CALDICOTT_DATA_DIR": str(tmp_path),
     }
 
@@ -263,6 +263,7 @@ def test_activate_puts_one_draft_version_in_force_and_says_so(
         return subprocess.run([sys.executable, "-m", "caldicott", *args], env=env,
                               capture_output=True, text=True, timeout=120, check=False)
 
+    assert caldicott("db", "upgrade").returncode == 0
     # Letters only: a code shaped like a postcode is refused by the ledger.
     code = "A" + "".join(chr(65 + int(c, 16)) for c in uuid.uuid4().hex[:7])
     email = f"{code.lower()}@example.org"
@@ -283,3 +284,5 @@ def test_activate_puts_one_draft_version_in_force_and_says_so(
     assert refused.returncode != 0
     assert refused.stderr.startswith("caldicott: unknown user 'nobody@example.org'")
     assert "Traceback" not in refused.stderr
+    verified = caldicott("ledger", "verify")  # the activation's entry is in the ledger, sound
+    assert verified.returncode == 0, verified.stdout + verified.stderr
