@@ -5,9 +5,13 @@ Top-level imports are Typer and the standard library only (``caldicott --help`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
+
+_T = TypeVar("_T")
 
 app = typer.Typer(
     name="agreement",
@@ -42,24 +46,56 @@ def _problems_to_stderr(problems: list[object]) -> None:
 
 @app.command("list")
 def list_(packs_dir: list[Path] = typer.Option([], "--packs-dir", help=_PACKS_DIR_HELP)) -> None:
-    """List every agreement version; a bad pack file is reported and the rest still listed."""
-    from caldicott.agreements.core import load_packs
+    """List every agreement version with its status today; a bad pack file is reported and
+    the rest still listed.
 
-    packs = load_packs(*_pack_dirs(packs_dir))
+    Status: in force, suspended, withdrawn, expired, not yet in force, draft (a local
+    draft not activated), what-if (never in force for live requests).
+    """
+    import datetime as dt
+
+    from caldicott.agreements.service import statuses
+    from caldicott.settings import Settings
+
+    settings = Settings()
+    rows = _with_activations(lambda session: statuses(
+        session, settings, dt.date.today(), *packs_dir))
     typer.echo(
-        f"{'AGREEMENT':<22} {'VERSION':<12} {'FROM':<10}  {'TO':<10}  {'STATUS':<9} "
-        f"{'CHANNELS':<34} HASH"
+        f"{'AGREEMENT':<22} {'VERSION':<12} {'FROM':<10}  {'TO':<10}  {'STATUS':<19} "
+        f"{'CHANNELS':<26} HASH"
     )
-    for agreement in packs.agreements.values():
-        for v in agreement.versions:
-            status = "suspended" if v.suspended else "active"
-            until = v.effective_to.isoformat() if v.effective_to else "-"
-            channels = ",".join(c.value for c in v.channels)
-            typer.echo(
-                f"{agreement.id:<22} {v.version:<12} {v.effective_from.isoformat():<10}  "
-                f"{until:<10}  {status:<9} {channels:<34} {v.content_hash[:12]}"
-            )
-    _problems_to_stderr(list(packs.problems))
+    for agreement, v, status in rows:
+        until = v.effective_to.isoformat() if v.effective_to else "-"
+        channels = ",".join(c.value for c in v.channels)
+        typer.echo(
+            f"{agreement.id:<22} {v.version:<12} {v.effective_from.isoformat():<10}  "
+            f"{until:<10}  {status:<19} {channels:<26} {v.content_hash[:12]}"
+        )
+    from caldicott.agreements.service import all_packs
+
+    _problems_to_stderr(list(all_packs(settings, *packs_dir).problems))
+
+
+def _with_activations(work: Callable[[Any], _T]) -> _T:
+    """``work(session)``; without a usable database, ``work(None)`` and a warning.
+
+    A SQLite database that does not exist yet is not created just to list packs.
+    """
+    from sqlalchemy.engine import make_url
+
+    from caldicott.access.cli_support import DatabaseNotReady, command_session
+    from caldicott.settings import Settings
+
+    url = make_url(Settings().resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return work(None)
+    try:
+        with command_session() as session:
+            return work(session)
+    except DatabaseNotReady as error:
+        typer.echo(f"warning: no activations read ({error.diagnostics}); "
+                   "every draft shows as draft", err=True)
+        return work(None)
 
 
 @app.command("show")
@@ -89,12 +125,17 @@ def show(
             f"{'  SUSPENDED' if v.suspended else ''}"
         )
         typer.echo(f"  hash: {v.content_hash}")
-        typer.echo(f"  parties: {'; '.join(v.parties)}")
-        typer.echo(f"  purposes: {'; '.join(v.purposes) or '-'}")
+        typer.echo(f"  parties: {'; '.join(p.describe() for p in v.parties)}")
+        purposes = "; ".join(f"{p.code} ({p.text})" for p in v.purposes) or "-"
+        typer.echo(f"  purposes: {purposes}" + (
+            f"  [clause {v.purpose_clause}]" if v.purpose_clause else ""))
         typer.echo(
-            f"  approval: {v.approval.value}   retention: "
+            f"  approval: {v.approval.value}   public interest test: "
+            f"{'yes' if v.public_interest_test else 'no'}   countersignature: "
+            f"{v.countersignature or '-'}   retention: "
             f"{f'{v.retention_years} years' if v.retention_years else '-'}"
         )
+        _show_legal_basis(v)
         typer.echo(
             f"  charges: per minute {_pence(v.charges.per_minute_pence)}, per hour "
             f"{_pence(v.charges.per_hour_pence)}"
@@ -113,8 +154,41 @@ def show(
                 typer.echo(f"        forbids: {' '.join(clause.forbids.split())}")
             if clause.release:
                 typer.echo(f"        releases: {', '.join(clause.release)}")
+            if clause.source:
+                typer.echo(f"        source: {clause.source}")
         if cedar:
             typer.echo("\n" + decision_policies(v))
+
+
+def _show_legal_basis(v: Any) -> None:
+    legal = v.legal_basis
+    for basis in legal.lawful_basis:
+        typer.echo(f"  lawful basis: {basis}")
+    typer.echo(f"  gateway: {legal.gateway}")
+    typer.echo(f"  public interest test document: {legal.public_interest_document}")
+    typer.echo(f"  approved by: {legal.public_interest_approver}")
+    review = legal.review_date.isoformat() if legal.review_date else "-"
+    typer.echo(f"  review date: {review}")
+
+
+@app.command("activate")
+def activate(
+    agreement: str = typer.Argument(..., help="Draft agreement id (in <data_dir>/agreements)"),
+    version: str = typer.Option(..., "--version", help="The version to put in force"),
+    by: str = typer.Option(..., "--by", help="Email of the administrator activating it"),
+) -> None:
+    """Put one version of a draft agreement in force, exactly as its file now is (recorded
+    in the ledger with the version's content hash and the file's SHA-256)."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.agreements.service import activate as activate_version
+    from caldicott.settings import Settings
+
+    with command_session() as session:
+        row, new = activate_version(session, Settings(), agreement, version, by)
+        typer.echo(
+            f"{'activated' if new else 'already active'}: {row.agreement} version {row.version} "
+            f"(content {row.content_hash[:12]}, file sha256 {row.file_sha256[:12]})"
+        )
 
 
 @app.command("check")
@@ -138,18 +212,22 @@ def check(files: list[Path] = typer.Argument(..., help="Pack files to check")) -
 @app.command("replay")
 def replay(
     agreement: str = typer.Option(..., "--agreement", help="Agreement id"),
-    version: str = typer.Option(..., "--version", help="Version to re-decide under"),
+    version: str | None = typer.Option(
+        None, "--version",
+        help="Version to re-decide every request under (default: each request under the "
+        "version in force on its date, e.g. to compare two readings)"),
     decisions_of: str | None = typer.Option(
         None,
         "--decisions-of",
-        help="Whose past decisions: an agreement id, or 'all' on the version's channels "
+        help="Whose past requests: an agreement id, or 'all' on the agreement's channels "
         "(default: the same agreement's)",
     ),
     show: int = typer.Option(20, "--show", help="How many flips to list"),
     packs_dir: list[Path] = typer.Option([], "--packs-dir", help=_PACKS_DIR_HELP),
 ) -> None:
-    """Re-decide every past decision under another version: which would flip, and how many."""
-    from caldicott.agreements.service import replay as replay_decisions
+    """Re-decide every stored request under another version or reading: which would flip,
+    and how many releases and people that touches. Each request counts once."""
+    from caldicott.agreements.service import replay as replay_requests
     from caldicott.db import make_engine, unit_of_work
     from caldicott.settings import Settings
 
@@ -157,27 +235,38 @@ def replay(
     engine = make_engine(Settings())
     try:
         with unit_of_work(engine) as session:
-            report = replay_decisions(
-                session,
-                agreement,
-                version,
-                decisions_of=scope,
+            report = replay_requests(
+                session, agreement, version, decisions_of=scope,
                 extra_dirs=tuple(_pack_dirs(packs_dir)),
             )
     finally:
         engine.dispose()
+    _print_replay(report, show)
+
+
+def _print_replay(report: Any, show: int) -> None:
+    under = (f"version {report.version} ({report.content_hash[:12]})" if report.version
+             else "the version in force on each request's date")
     typer.echo(
-        f"replayed {report.replayed} decisions under {agreement} version {version} "
-        f"({report.content_hash[:12]}): {report.flipped} would flip"
+        f"replayed {report.requests} requests ({report.decisions_read} decisions) under "
+        f"{report.agreement} {under}: {report.flipped} would change"
     )
     for change, count in sorted(report.changes.items()):
         typer.echo(f"  {change}: {count}")
+    typer.echo(f"releases: {report.releases} made, {report.releases_refused} of them would "
+               "not be allowed")
+    typer.echo(f"people: {report.people} had data released, {report.people_spared} of them "
+               "would have had none")
+    if report.outside:
+        typer.echo(f"  {report.outside} requests dated where no version of "
+                   f"{report.agreement} is in force were left out")
     if report.unreadable:
         typer.echo(f"  {report.unreadable} stored decisions could not be read", err=True)
     for flip in report.flips[:show]:
+        what = flip.request_ref or f"decision {flip.decision_id}"
         typer.echo(
-            f"  decision {flip.decision_id} ({flip.as_of.isoformat()}, {flip.channel}, "
-            f"was {flip.was_agreement} v{flip.was_version}): {flip.was} -> {flip.now}"
+            f"  {what} ({flip.as_of.isoformat()}, {flip.channel}, was {flip.was_agreement} "
+            f"v{flip.was_version}): {flip.was} -> {flip.now} (v{flip.now_version})"
         )
     if report.flipped > show:
         typer.echo(f"  ... and {report.flipped - show} more")

@@ -44,30 +44,57 @@ def run(settings: Settings) -> Run:
     return caldicott
 
 
+SHIPPED_VERSIONS = 18
+NO_TEXT = (
+    'text = """The person can no longer be located and the alternatives have been '
+    'exhausted."""'
+)
+
+
+def _listed(stdout: str) -> dict[tuple[str, str], str]:
+    """(agreement, version) -> status, from the fixed columns of ``agreement list``."""
+    return {(line[:22].strip(), line[23:35].strip()): line[60:79].strip()
+            for line in stdout.splitlines()[1:]}
+
+
 def test_list_shows_every_version_with_its_hash(run: Run) -> None:
     result = run("agreement", "list")
     assert result.returncode == 0, result.stderr
     rows = [line.split()[:4] for line in result.stdout.splitlines()[1:]]
-    assert ["tracing-mou", "2", "2018-05-09", "2018-11-09"] in rows
+    assert ["tracing-mou", "2", "2018-05-09", "2018-05-25"] in rows
     assert ["debt-referral", "2", "2016-04-06", "-"] in rows
-    assert len(rows) == 7
+    assert len(rows) == SHIPPED_VERSIONS
+
+
+def test_list_shows_each_versions_status_from_its_dates_and_flags(run: Run) -> None:
+    result = run("agreement", "list")
+    assert result.returncode == 0, result.stderr
+    listed = _listed(result.stdout)
+    assert listed[("tracing-mou", "1")] == "expired"
+    assert listed[("tracing-mou", "2")] == "expired (suspended)"
+    assert listed[("tracing-mou", "3-withdrawn")] == "withdrawn"
+    assert listed[("debt-referral", "2")] == "in force"
+    assert listed[("police-crime-exemption", "2")] == "in force"
+    assert listed[("firewall", "1")] == "what-if"
+    assert listed[("tracing-mou-narrowed", "2.1")] == "what-if"
+    assert "active" not in listed.values()
 
 
 def test_list_still_serves_the_valid_packs_beside_a_bad_draft(run: Run, tmp_path: Path) -> None:
     bad = GOOD.replace('id = "tracing-mou"', 'id = "draft"').replace(
-        'requires = "context.deportation_considered"', 'requires = "context.deportation &&"'
+        'requires = "context.alternatives_exhausted"', 'requires = "context.deportation &&"', 1
     )
     (tmp_path / "draft.toml").write_text(bad, encoding="utf-8")
     result = run("agreement", "list", "--packs-dir", str(tmp_path))
     assert result.returncode == 0
-    assert len(result.stdout.splitlines()) == 8  # header + the 7 shipped versions
+    assert len(result.stdout.splitlines()) == 1 + SHIPPED_VERSIONS
     assert f"problem: {tmp_path / 'draft.toml'}:" in result.stderr
-    assert "malformed Cedar in clause 2.1" in result.stderr
+    assert "malformed Cedar in clause 2.2" in result.stderr
 
 
 def test_check_names_file_and_line_of_each_problem(run: Run, tmp_path: Path) -> None:
     bad = GOOD.replace("effective_from = 2018-05-09", "effective_from = 2018-04-01").replace(
-        'text = """The person is being considered for deportation action."""', 'text = ""'
+        NO_TEXT, 'text = ""', 1
     )
     draft = tmp_path / "draft.toml"
     draft.write_text(bad, encoding="utf-8")
@@ -76,8 +103,8 @@ def test_check_names_file_and_line_of_each_problem(run: Run, tmp_path: Path) -> 
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     assert all(line.startswith(f"{draft}:") for line in lines)
-    assert any(line.endswith("clause 2.1 has no text") for line in lines)
-    assert any("overlaps version 1" in line for line in lines)
+    assert any(line.endswith("clause 2.3 has no text") for line in lines)
+    assert any("overlaps version 1.1" in line for line in lines)
 
 
 def test_check_passes_a_good_pack(run: Run) -> None:
@@ -125,14 +152,35 @@ def test_replay_reports_which_would_flip_and_how_many(
 ) -> None:
     name, packs_dir = draft_history
     result = run(
-        "agreement", "replay", "--agreement", name, "--version", "2", "--packs-dir", str(packs_dir)
+        "agreement", "replay", "--agreement", name, "--version", "3-withdrawn",
+        "--packs-dir", str(packs_dir),
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"replayed 3 decisions under {name} version 2 (")
-    assert lines[0].endswith("): 2 would flip")
-    assert lines[1] == "  permit -> deny: 2"
+    assert lines[0].startswith(f"replayed 3 requests (3 decisions) under {name} version "
+                               "3-withdrawn (")
+    assert lines[0].endswith("): 3 would change")
+    assert lines[1:3] == ["  permit -> deny: 2", "  queue -> deny: 1"]
+    assert lines[3] == "releases: 0 made, 0 of them would not be allowed"
+    assert lines[4] == "people: 0 had data released, 0 of them would have had none"
     assert sum("permit -> deny" in line and "decision " in line for line in lines) == 2
+
+
+def test_replay_by_date_compares_the_two_readings_of_the_suspension(
+    run: Run, draft_history: tuple[str, Path]
+) -> None:
+    name, packs_dir = draft_history
+    result = run("agreement", "replay", "--agreement", "tracing-mou-narrowed",
+                 "--decisions-of", name, "--packs-dir", str(packs_dir))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "replayed 1 requests (3 decisions) under tracing-mou-narrowed the version in force "
+        "on each request's date: 1 would change"
+    )
+    assert "  queue -> deny: 1" in lines
+    assert "  2 requests dated where no version of tracing-mou-narrowed is in force were " \
+           "left out" in lines
 
 
 def test_decide_explains_a_deny_in_the_clauses_words(run: Run) -> None:
@@ -144,17 +192,17 @@ def test_decide_explains_a_deny_in_the_clauses_words(run: Run) -> None:
         "agreement",
         "decide",
         "--agreement",
-        "tracing-mou",
+        "tracing-mou-narrowed",
         "--as-of",
         "2018-06-01",
         "--request",
         facts,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0].startswith("DENY under tracing-mou version 2 (")
+    assert result.stdout.splitlines()[0].startswith("DENY under tracing-mou-narrowed version 2.1 (")
     assert (
-        "Unmet — clause 2.2: The person has been convicted of a serious criminal offence "
-        "with a custodial sentence of 12 months or more, or presents a risk to the public."
+        "Unmet — clause 2.2: Only those individuals convicted of serious criminal offences, or "
+        "who represent a risk to public security, who may be deported as a result."
     ) in result.stdout
 
 
@@ -192,4 +240,49 @@ def test_list_includes_packs_in_the_data_dir(settings: Settings, tmp_path: Path)
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert sum(line.startswith("local-mou ") for line in result.stdout.splitlines()) == 3
+    assert sum(line.startswith("local-mou ") for line in result.stdout.splitlines()) == 5
+    local = {k: v for k, v in _listed(result.stdout).items() if k[0] == "local-mou"}
+    assert set(local.values()) == {"draft"}  # not in force until an administrator activates
+
+
+def test_activate_puts_one_draft_version_in_force_and_says_so(tmp_path: Path) -> None:
+    # Its own database and data folder: an activation writes to the ledger, sealed with the
+    # data folder's key, and the shared test database's ledger is sealed with another.
+    name = f"local-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "agreements").mkdir()
+    (tmp_path / "agreements" / "local.toml").write_text(
+        GOOD.replace('id = "tracing-mou"', f'id = "{name}"'), encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "CALDICOTT_DATABASE_URL": f"sqlite:///{tmp_path / 'caldicott.db'}",
+        "CALDICOTT_DATA_DIR": str(tmp_path),
+    }
+
+    def caldicott(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "caldicott", *args], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    assert caldicott("db", "upgrade").returncode == 0
+    # Letters only: a code shaped like a postcode is refused by the ledger.
+    code = "A" + "".join(chr(65 + int(c, 16)) for c in uuid.uuid4().hex[:7])
+    email = f"{code.lower()}@example.org"
+    assert caldicott("org", "add", code, "--name", "Synthetic NHS Digital",
+                     "--kind", "nhs_digital").returncode == 0
+    assert caldicott("user", "add", email, "--org", code, "--role", "administrator"
+                     ).returncode == 0
+    result = caldicott("agreement", "activate", name, "--version", "1.1", "--by", email)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"activated: {name} version 1.1 (content ")
+    again = caldicott("agreement", "activate", name, "--version", "1.1", "--by", email)
+    assert again.stdout.startswith(f"already active: {name} version 1.1")
+    listed = _listed(caldicott("agreement", "list").stdout)
+    assert listed[(name, "1.1")] == "expired"
+    assert listed[(name, "1")] == "draft"
+    refused = caldicott("agreement", "activate", name, "--version", "1", "--by",
+                        "nobody@example.org")
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("caldicott: unknown user 'nobody@example.org'")
+    assert "Traceback" not in refused.stderr
+    verified = caldicott("ledger", "verify")  # the activation's entry is in the ledger, sound
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -45,6 +45,16 @@ OFFENDER = TraceRequest(
     custodial_sentence_months=18,
     alternatives_exhausted=True,
 )
+DEPORTEE = TraceRequest(
+    "home-office",
+    TRACE_FIELDS,
+    purpose="trace_for_deportation",
+    category="foreign_national_offender",
+    deportation_considered=True,
+    custodial_sentence_months=18,
+    qualifying_sentence_months=18,
+    alternatives_exhausted=True,
+)
 STATUS = StatusCheckRequest("trust-rj1", frozenset({"name", "nationality", "date_of_birth"}))
 DEBT_FIELDS = frozenset({"name", "date_of_birth", "nationality", "debt_details"})
 
@@ -66,9 +76,15 @@ def debt(
 # The clauses' own words, as a reader of each pack sees them.
 MOU_NOT_IN_FORCE = (
     "No version of this agreement is in force on 2016-12-31 (version 1 from "
-    "2017-01-01 until 2018-05-09; version 2 from 2018-05-09 until 2018-11-09; "
-    "version 3-withdrawn from 2018-11-09)."
+    "2017-01-01 until 2017-12-20; version 1.1 from 2017-12-20 until 2018-05-09; "
+    "version 2 from 2018-05-09 until 2018-05-25; version 2.1 from 2018-05-25 until "
+    "2018-11-09; version 3-withdrawn from 2018-11-09)."
 )
+MOU1_PURPOSE = (
+    "The Home Office may ask NHS Digital for the non-clinical details of a person in order "
+    "to trace an immigration offender or a vulnerable person who may be at risk."
+)
+MOU1_WRONG_PURPOSE = MOU1_PURPOSE
 MOU1_ALTERNATIVES = (
     "The person is known to and was previously in contact with Immigration "
     "Enforcement but can no longer be located, and the alternatives have been "
@@ -86,11 +102,16 @@ MOU_FIELDS = (
     "primary care service area code and GP practice details. No clinical information "
     "is released."
 )
-MOU2_DEPORTATION = "The person is being considered for deportation action."
-MOU2_TWELVE_MONTHS = (
-    "The person has been convicted of a serious criminal offence with a "
-    "custodial sentence of 12 months or more, or presents a risk to the public."
+NARROWED_V2 = PACKS["tracing-mou-narrowed"].versions[0]
+NARROWED_DEPORTATION = NARROWED_V2.clause("2.1").text
+NARROWED_SERIOUS = NARROWED_V2.clause("2.2").text
+NARROWED_PURPOSE = (
+    "Sharing will only be used to trace an individual who is being considered for "
+    "deportation action having been investigated for or convicted of a serious criminal "
+    "offence."
 )
+NARROWED_WRONG_PURPOSE = NARROWED_PURPOSE
+MOU_SUSPENDED = "Version {} is suspended pending review; the request waits in the queue."
 MOU_WITHDRAWN = (
     "The memorandum of understanding was withdrawn on 9 November 2018. No tracing "
     "request from the Home Office is answered under it."
@@ -153,6 +174,12 @@ def deny(
     return Row(name, agreement, request, day, Outcome.DENY, unmet, version, refused)
 
 
+def queue(name: str, request: Request, as_of: str, version: str) -> Row:
+    """Under the default reading the memorandum is suspended from 9 May 2018: queued."""
+    return Row(name, "tracing-mou", request, D(as_of), Outcome.QUEUE,
+               (MOU_SUSPENDED.format(version),), version)
+
+
 def debt_permit(
     name: str,
     amount: int,
@@ -192,79 +219,19 @@ TRACING = [
     permit("overstayer on the MoU's first day", "tracing-mou", OVERSTAYER, "2017-01-01", "1"),
     permit("overstayer 2017-01-02", "tracing-mou", OVERSTAYER, "2017-01-02", "1"),
     permit("overstayer 2017-06-01", "tracing-mou", OVERSTAYER, "2017-06-01", "1"),
+    permit("overstayer the day before renewal", "tracing-mou", OVERSTAYER, "2017-12-19", "1"),
+    permit("overstayer on the renewal's day", "tracing-mou", OVERSTAYER, "2017-12-20", "1.1"),
     permit(
         "overstayer on the last day before the amendment",
         "tracing-mou",
         OVERSTAYER,
         "2018-05-08",
-        "1",
+        "1.1",
     ),
-    deny(
-        "overstayer on the amendment's day",
-        "tracing-mou",
-        OVERSTAYER,
-        "2018-05-09",
-        MOU2_DEPORTATION,
-        MOU2_TWELVE_MONTHS,
-        version="2",
-    ),
-    deny(
-        "overstayer the day after the amendment",
-        "tracing-mou",
-        OVERSTAYER,
-        "2018-05-10",
-        MOU2_DEPORTATION,
-        MOU2_TWELVE_MONTHS,
-        version="2",
-    ),
-    deny(
-        "overstayer 2018-06-01: names the 12-month clause",
-        "tracing-mou",
-        OVERSTAYER,
-        "2018-06-01",
-        MOU2_DEPORTATION,
-        MOU2_TWELVE_MONTHS,
-        version="2",
-    ),
-    permit("offender, 18 months, 2018-06-01", "tracing-mou", OFFENDER, "2018-06-01", "2"),
-    deny(
-        "offender, 11 months",
-        "tracing-mou",
-        replace(OFFENDER, custodial_sentence_months=11),
-        "2018-06-01",
-        MOU2_TWELVE_MONTHS,
-        version="2",
-    ),
-    permit(
-        "offender, 12 months",
-        "tracing-mou",
-        replace(OFFENDER, custodial_sentence_months=12),
-        "2018-06-01",
-        "2",
-    ),
-    permit(
-        "offender, 13 months",
-        "tracing-mou",
-        replace(OFFENDER, custodial_sentence_months=13),
-        "2018-06-01",
-        "2",
-    ),
-    permit(
-        "offender, 11 months but a risk to the public",
-        "tracing-mou",
-        replace(OFFENDER, custodial_sentence_months=11, risk_to_public=True),
-        "2018-06-01",
-        "2",
-    ),
-    deny(
-        "offender not considered for deportation",
-        "tracing-mou",
-        replace(OFFENDER, deportation_considered=False),
-        "2018-06-01",
-        MOU2_DEPORTATION,
-        version="2",
-    ),
-    permit("offender on the day before withdrawal", "tracing-mou", OFFENDER, "2018-11-08", "2"),
+    queue("overstayer on the amendment's day: queued", OVERSTAYER, "2018-05-09", "2"),
+    queue("offender 2018-05-24: queued under version 2", OFFENDER, "2018-05-24", "2"),
+    queue("offender on the DPA 2018's first day: queued", OFFENDER, "2018-05-25", "2.1"),
+    queue("offender the day before withdrawal: queued", OFFENDER, "2018-11-08", "2.1"),
     deny(
         "offender on the withdrawal day",
         "tracing-mou",
@@ -316,6 +283,113 @@ TRACING = [
         MOU_FIELDS,
         version="1",
         refused=frozenset({"nationality"}),
+    ),
+    deny(
+        "a 2017 request for a purpose the MoU does not list",
+        "tracing-mou",
+        replace(OVERSTAYER, purpose="trace_for_deportation"),
+        "2017-06-01",
+        MOU1_WRONG_PURPOSE,
+        version="1",
+    ),
+    permit(
+        "a 2017 request for a vulnerable person",
+        "tracing-mou",
+        replace(OVERSTAYER, category="vulnerable_person", purpose="trace_vulnerable_person"),
+        "2017-06-01",
+        "1",
+    ),
+]
+NARROWED = [
+    deny(
+        "narrowed: overstayer on the amendment's day",
+        "tracing-mou-narrowed",
+        replace(OVERSTAYER, purpose="trace_for_deportation"),
+        "2018-05-09",
+        NARROWED_DEPORTATION,
+        NARROWED_SERIOUS,
+        version="2",
+    ),
+    permit("narrowed: offender, 18 qualifying months", "tracing-mou-narrowed",
+           DEPORTEE, "2018-06-01", "2.1"),
+    permit("narrowed: offender on the amendment's day", "tracing-mou-narrowed",
+           DEPORTEE, "2018-05-09", "2"),
+    deny(
+        "narrowed: 14 months imposed but suspended (0 qualifying)",
+        "tracing-mou-narrowed",
+        replace(DEPORTEE, custodial_sentence_months=14, qualifying_sentence_months=0),
+        "2018-06-01",
+        NARROWED_SERIOUS,
+        version="2.1",
+    ),
+    deny(
+        "narrowed: 3 x 6 months consecutive (0 qualifying)",
+        "tracing-mou-narrowed",
+        replace(DEPORTEE, custodial_sentence_months=18, qualifying_sentence_months=0),
+        "2018-06-01",
+        NARROWED_SERIOUS,
+        version="2.1",
+    ),
+    deny(
+        "narrowed: 11 qualifying months",
+        "tracing-mou-narrowed",
+        replace(DEPORTEE, qualifying_sentence_months=11),
+        "2018-06-01",
+        NARROWED_SERIOUS,
+        version="2.1",
+    ),
+    permit("narrowed: 12 qualifying months", "tracing-mou-narrowed",
+           replace(DEPORTEE, qualifying_sentence_months=12), "2018-06-01", "2.1"),
+    permit(
+        "narrowed: no qualifying sentence but a named risk to public security",
+        "tracing-mou-narrowed",
+        replace(DEPORTEE, qualifying_sentence_months=0, risk_category="national_security"),
+        "2018-06-01",
+        "2.1",
+    ),
+    deny(
+        "narrowed: 'risk to the public' asserted without a named category",
+        "tracing-mou-narrowed",
+        replace(DEPORTEE, qualifying_sentence_months=0, risk_to_public=True),
+        "2018-06-01",
+        NARROWED_SERIOUS,
+        version="2.1",
+    ),
+    deny(
+        "narrowed: not considered for deportation",
+        "tracing-mou-narrowed",
+        replace(DEPORTEE, deportation_considered=False, deportation_stage="none"),
+        "2018-06-01",
+        NARROWED_DEPORTATION,
+        version="2.1",
+    ),
+    permit("narrowed: deportation order signed", "tracing-mou-narrowed",
+           replace(DEPORTEE, deportation_considered=False, deportation_stage="order_signed"),
+           "2018-06-01", "2.1"),
+    deny(
+        "narrowed: already removed",
+        "tracing-mou-narrowed",
+        replace(DEPORTEE, deportation_considered=False, deportation_stage="removed"),
+        "2018-06-01",
+        NARROWED_DEPORTATION,
+        version="2.1",
+    ),
+    deny(
+        "narrowed: the 2017 purpose is refused quoting the purpose clause",
+        "tracing-mou-narrowed",
+        replace(DEPORTEE, purpose="trace_immigration_offender"),
+        "2018-06-01",
+        NARROWED_WRONG_PURPOSE,
+        version="2.1",
+    ),
+    deny(
+        "narrowed: withdrawn all the same",
+        "tracing-mou-narrowed",
+        DEPORTEE,
+        "2018-11-09",
+        MOU_WITHDRAWN,
+        version="3-withdrawn",
+        refused=TRACE_FIELDS,
     ),
 ]
 FIREWALLED = [
@@ -502,7 +576,7 @@ STATUS_CHECKS = [
         "status check on the service's first day", "checking-service-mou", STATUS, "2016-04-01", "1"
     ),
 ]
-ROWS = TRACING + FIREWALLED + DEBTS + STATUS_CHECKS
+ROWS = TRACING + NARROWED + FIREWALLED + DEBTS + STATUS_CHECKS
 
 
 def _decide(row: Row) -> Decision:
@@ -537,7 +611,7 @@ def test_every_deny_explains_itself_in_the_clauses_words(row: Row) -> None:
 
 
 def test_decision_names_the_version_and_its_content_hash() -> None:
-    decision = decide(OFFENDER, D("2018-06-01"), PACKS["tracing-mou"])
+    decision = decide(OFFENDER, D("2018-05-10"), PACKS["tracing-mou"])
     version = PACKS["tracing-mou"].version_named("2")
     assert version is not None
     assert (decision.agreement, decision.version) == ("tracing-mou", "2")
@@ -545,18 +619,21 @@ def test_decision_names_the_version_and_its_content_hash() -> None:
     assert len(decision.content_hash) == 64
 
 
-def test_restricted_patient_never_has_address_or_gp_released() -> None:
+def test_restricted_patient_never_has_address_gp_or_primary_care_area_released() -> None:
     decision = decide(
-        replace(OFFENDER, patient_restricted=True), D("2018-06-01"), PACKS["tracing-mou"]
+        replace(DEPORTEE, patient_restricted=True), D("2018-06-01"),
+        PACKS["tracing-mou-narrowed"],
     )
     assert decision.outcome is Outcome.PERMIT
-    assert decision.withheld_fields == {"address", "gp_practice"}
-    assert decision.released_fields == TRACE_FIELDS - {"address", "gp_practice"}
+    location = {"address", "gp_practice", "primary_care_area"}
+    assert decision.withheld_fields == location
+    assert decision.released_fields == TRACE_FIELDS - location
 
 
 def test_restricted_patient_asked_only_for_location_is_denied_with_the_reason() -> None:
-    ask = replace(OFFENDER, patient_restricted=True, requested_fields=frozenset({"address"}))
-    decision = decide(ask, D("2018-06-01"), PACKS["tracing-mou"])
+    ask = replace(OVERSTAYER, patient_restricted=True,
+                  requested_fields=frozenset({"address", "primary_care_area"}))
+    decision = decide(ask, D("2017-06-01"), PACKS["tracing-mou"])
     assert decision.outcome is Outcome.DENY
     assert [u.clause_id for u in decision.unmet] == ["caldicott-restricted"]
 
@@ -580,3 +657,33 @@ def test_permit_carries_the_approval_and_the_clauses_that_applied() -> None:
     decision = decide(OVERSTAYER, D("2017-06-01"), PACKS["tracing-mou"])
     assert decision.approval.value == "one_reviewer"
     assert decision.applied_clauses == ("permit:main",)
+
+
+def test_fourteen_months_suspended_is_refused_under_the_narrowed_version_2() -> None:
+    ask = replace(DEPORTEE, custodial_sentence_months=14, qualifying_sentence_months=0)
+    decision = decide(ask, D("2018-05-10"), PACKS["tracing-mou-narrowed"])
+    assert (decision.outcome, decision.version) == (Outcome.DENY, "2")
+    assert [u.clause_id for u in decision.unmet] == ["2.2"]
+
+
+def test_eighteen_qualifying_months_with_deportation_considered_is_permitted() -> None:
+    ask = TraceRequest("home-office", TRACE_FIELDS, purpose="trace_for_deportation",
+                       qualifying_sentence_months=18, deportation_stage="considered",
+                       alternatives_exhausted=True)
+    decision = decide(ask, D("2018-05-10"), PACKS["tracing-mou-narrowed"])
+    assert (decision.outcome, decision.version) == (Outcome.PERMIT, "2")
+
+
+def test_a_wrong_purpose_is_refused_quoting_the_purpose_clause_and_recorded_as_a_code() -> None:
+    ask = replace(DEPORTEE, purpose="trace_immigration_offender")
+    decision = decide(ask, D("2018-05-10"), PACKS["tracing-mou-narrowed"])
+    assert decision.outcome is Outcome.DENY
+    assert [(u.clause_id, u.text) for u in decision.unmet] == [("1.2", NARROWED_PURPOSE)]
+    assert decision.purpose == "trace_immigration_offender"
+    assert "purpose" in decision.explain() or decision.unmet[0].text in decision.explain()
+
+
+def test_a_permit_records_the_purpose_code_not_the_category() -> None:
+    decision = decide(DEPORTEE, D("2018-06-01"), PACKS["tracing-mou-narrowed"])
+    assert decision.permitted
+    assert decision.purpose == "trace_for_deportation"

@@ -50,6 +50,13 @@ traces = st.builds(
     custodial_sentence_months=st.integers(0, 240),
     risk_to_public=st.booleans(),
     alternatives_exhausted=st.booleans(),
+    purpose=st.sampled_from(
+        [None, "trace_immigration_offender", "trace_for_deportation", "prevention_or_detection_"
+         "of_crime", "comply_with_court_order", "something_else"]
+    ),
+    qualifying_sentence_months=st.integers(0, 240),
+    deportation_stage=st.sampled_from(["none", "considered", "order_signed", "removed"]),
+    risk_category=st.sampled_from(["", "national_security", "serious_violence"]),
 )
 status_checks = st.builds(
     StatusCheckRequest,
@@ -75,6 +82,9 @@ requests = st.one_of(traces, status_checks, debts)
 CONDITIONS = {
     Channel.TRACE: [
         "context.custodial_sentence_months >= 12",
+        "context.qualifying_sentence_months >= 12",
+        'context.deportation_stage == "considered"',
+        'context.risk_category != ""',
         "context.risk_to_public",
         'context.category == "overstayer"',
         "context.alternatives_exhausted",
@@ -103,7 +113,7 @@ def synthetic_versions(draw: st.DrawFn) -> AgreementVersion:
         agreement="synthetic",
         title="Synthetic",
         channels=(channel,),
-        parties=("A", "B"),
+        parties=(),
         version="1",
         effective_from=dt.date(2000, 1, 1),
         effective_to=None,

@@ -128,3 +128,47 @@ def test_a_negative_sentence_or_debt_is_refused_when_decided() -> None:
             treatment_date=dt.date(2017, 1, 1),
             invoice_date=dt.date(2017, 1, 1),
         ).channel_context(dt.date(2017, 6, 1))
+
+
+# --- issue 19.5: facts that can carry the legal test ---------------------------------------
+
+
+def test_the_new_trace_facts_round_trip_and_old_facts_still_read() -> None:
+    ask = TraceRequest(
+        "home-office", frozenset({"name"}), purpose="trace_for_deportation",
+        qualifying_sentence_months=18, custodial_sentence_months=18,
+        deportation_stage="order_signed", risk_category="national_security",
+    )
+    assert request_from_facts(ask.facts()) == ask
+    old = {"channel": "trace", "requester": "ho", "requested_fields": ["name"],
+           "category": "foreign_national_offender", "deportation_considered": True,
+           "custodial_sentence_months": 14}
+    read = request_from_facts(old)
+    assert isinstance(read, TraceRequest)
+    assert (read.purpose, read.qualifying_sentence_months, read.deportation_stage) == (
+        None, 0, "considered")
+
+
+@pytest.mark.parametrize(
+    ("facts", "message"),
+    [
+        ({"deportation_stage": "deported"}, "unknown deportation_stage 'deported'"),
+        ({"risk_category": "dangerous"}, "unknown risk_category 'dangerous'"),
+        ({"qualifying_sentence_months": -1}, "qualifying_sentence_months cannot be negative"),
+        ({"qualifying_sentence_months": True}, "qualifying_sentence_months must be a whole"),
+        ({"purpose": 7}, "purpose must be a purpose code"),
+    ],
+)
+def test_bad_new_trace_facts_are_a_400(facts: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        TraceRequest("home-office", frozenset({"name"}), **facts)
+
+
+def test_the_cedar_context_carries_the_facts_the_legal_test_needs() -> None:
+    ask = TraceRequest("ho", frozenset({"name"}), qualifying_sentence_months=12,
+                       custodial_sentence_months=14, deportation_stage="appeal")
+    context = ask.channel_context(dt.date(2018, 6, 1))
+    assert context["qualifying_sentence_months"] == 12
+    assert context["custodial_sentence_months"] == 14
+    assert (context["deportation_stage"], context["risk_category"], context["purpose"]) == (
+        "appeal", "", "")

@@ -6,7 +6,8 @@ Public API (kept small on purpose; other capabilities import only these):
 * :func:`decide_under` — the same under one named version (replay)
 * :func:`load_packs` — the shipped packs (plus any extra directory) and their problems
 * :func:`check_file` — every problem in one pack file, with its line
-* :class:`Decision`, :class:`Agreement`, :class:`AgreementVersion`, :class:`UnmetCondition`
+* :class:`Decision`, :class:`Agreement`, :class:`AgreementVersion`, :class:`UnmetCondition`,
+  :class:`Party`, :class:`Purpose`, :class:`LegalBasis`, :func:`version_status`
 * requests: :class:`TraceRequest`, :class:`StatusCheckRequest`, :class:`DebtReferralRequest`,
   :func:`request_from_facts`
 * vocabulary: :class:`Channel`, :class:`Outcome`, :data:`FIELDS`, :data:`RESTRICTED_FIELDS`
@@ -20,7 +21,11 @@ from caldicott.agreements.core.model import (
     Charges,
     Clause,
     Decision,
+    LegalBasis,
+    Party,
+    Purpose,
     UnmetCondition,
+    version_status,
 )
 from caldicott.agreements.core.requests import (
     DebtReferralRequest,
@@ -36,6 +41,7 @@ from caldicott.agreements.core.vocabulary import (
     Approval,
     Channel,
     Outcome,
+    PartyRole,
 )
 
 __all__ = [
@@ -50,9 +56,13 @@ __all__ = [
     "Clause",
     "DebtReferralRequest",
     "Decision",
+    "LegalBasis",
     "Outcome",
     "PackSet",
+    "Party",
+    "PartyRole",
     "Problem",
+    "Purpose",
     "Request",
     "RequestError",
     "StatusCheckRequest",
@@ -63,4 +73,5 @@ __all__ = [
     "decide_under",
     "load_packs",
     "request_from_facts",
+    "version_status",
 ]

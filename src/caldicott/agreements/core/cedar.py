@@ -34,10 +34,14 @@ _COMMON = {
 }
 CONTEXTS: dict[Channel, dict[str, str]] = {
     Channel.TRACE: {
+        "purpose": "String",
         "category": "String",
         "deportation_considered": "Bool",
+        "deportation_stage": "String",
         "custodial_sentence_months": "Long",
+        "qualifying_sentence_months": "Long",
         "risk_to_public": "Bool",
+        "risk_category": "String",
         "alternatives_exhausted": "Bool",
     },
     Channel.STATUS_CHECK: {"purpose": "String"},

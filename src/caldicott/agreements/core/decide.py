@@ -116,11 +116,15 @@ def decide_under(
         approval=version.approval,
         withheld_fields=withheld,
         refused_fields=refused,
+        purpose=_purpose_of(request),
     )
     if request.channel not in version.channels:
         covered = ", ".join(c.value for c in version.channels)
         text = f"This agreement covers {covered}, not {request.channel.value}."
         return replace(base, unmet=(UnmetCondition("channel", text),))
+    wrong_purpose = _wrong_purpose(request, version)
+    if wrong_purpose is not None:
+        return replace(base, unmet=(wrong_purpose,))
     if version.suspended:
         text = (
             f"Version {version.version} is suspended pending review; "
@@ -139,6 +143,25 @@ def decide_under(
         )
     unmet = _unmet(version, program, cedar_request, applied, withheld) if explain else ()
     return replace(base, unmet=unmet, applied_clauses=applied)
+
+
+def _purpose_of(request: Request) -> str | None:
+    purpose = getattr(request, "purpose", None)  # a debt referral states none
+    return purpose if isinstance(purpose, str) else None
+
+
+def _wrong_purpose(request: Request, version: AgreementVersion) -> UnmetCondition | None:
+    """The purpose clause, quoted, when the request's purpose is not one of the version's
+    (their codes and words are the version's ``purposes``: ``caldicott agreement show``).
+
+    A request that states no purpose (``None``: facts stored before purposes were
+    recorded) is not checked; every live request states one.
+    """
+    purpose = _purpose_of(request)
+    if purpose is None or not version.purposes or purpose in version.purpose_codes:
+        return None
+    clause = version.clause(version.purpose_clause)
+    return UnmetCondition(clause.id, clause.text)
 
 
 def _unmet(
@@ -233,6 +256,7 @@ class OutcomeCache:
         requester = request.requester if self._reads_principal else ""
         return (
             request.channel,
+            _purpose_of(request),
             requester,
             request.requested_fields,
             request.patient_restricted,

@@ -9,6 +9,7 @@ down with it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import re
 import tomllib
@@ -19,18 +20,36 @@ from typing import Any
 from caldicott.agreements.core.cedar import check_clause, validate_decision_set
 from caldicott.agreements.core.lines import LineMap
 from caldicott.agreements.core.lines import Path as KeyPath
-from caldicott.agreements.core.model import Agreement, AgreementVersion, Charges, Clause
-from caldicott.agreements.core.vocabulary import FIELDS, Approval, Channel
+from caldicott.agreements.core.model import (
+    Agreement,
+    AgreementVersion,
+    Charges,
+    Clause,
+    LegalBasis,
+    Party,
+    Purpose,
+)
+from caldicott.agreements.core.vocabulary import (
+    FIELDS,
+    ORGANISATION_KINDS,
+    Approval,
+    Channel,
+    PartyRole,
+)
 
 PACKS_DIR = Path(__file__).resolve().parent.parent / "packs"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_TOP_KEYS = {"id", "title", "channels", "parties", "source", "version"}
+_TOP_KEYS = {"id", "title", "channels", "party", "what_if", "source", "version"}
 _VERSION_KEYS = {
     "version",
     "effective_from",
     "effective_to",
     "suspended",
-    "purposes",
+    "purpose",
+    "purpose_clause",
+    "public_interest_test",
+    "countersignature",
+    "legal_basis",
     "approval",
     "retention_years",
     "returns",
@@ -38,8 +57,17 @@ _VERSION_KEYS = {
     "charges",
     "clause",
 }
-_CLAUSE_KEYS = {"id", "text", "requires", "forbids", "rule", "release"}
+_CLAUSE_KEYS = {"id", "text", "requires", "forbids", "rule", "release", "source"}
 _CHARGE_KEYS = {"per_minute_pence", "per_hour_pence", "note"}
+_PARTY_KEYS = {"role", "kind", "code", "name"}
+_PURPOSE_KEYS = {"code", "text"}
+_LEGAL_KEYS = {
+    "lawful_basis",
+    "gateway",
+    "public_interest_document",
+    "public_interest_approver",
+    "review_date",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +97,8 @@ class _Head:
     id: str
     title: str
     channels: tuple[Channel, ...]
-    parties: tuple[str, ...]
+    parties: tuple[Party, ...]
+    what_if: bool
 
 
 class _Reader:
@@ -167,6 +196,78 @@ class _Reader:
             forbids=self._expression(table, "forbids", path),
             rule=table.get("rule") if isinstance(table.get("rule"), str) else None,
             release=release or None,
+            source=self.text(table, "source", path, required=False),
+        )
+
+    def flag(self, table: dict[str, Any], key: str, path: KeyPath, *, required: bool) -> bool:
+        value = table.get(key)
+        if value is None and not required:
+            return False
+        if value is None:
+            self.problem(path, f"missing {key!r}: say {key} = true or false")
+            return False
+        if not isinstance(value, bool):
+            self.problem((*path, key) if key in table else path, f"{key!r} must be true or false")
+            return False
+        return value
+
+    def tables(self, table: dict[str, Any], key: str, path: KeyPath) -> list[dict[str, Any]]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.problem((*path, key), f"{key!r} must be written as [[{key}]] tables")
+            return []
+        return value
+
+    def party(self, table: dict[str, Any], path: KeyPath) -> Party | None:
+        self.keys(table, _PARTY_KEYS, path)
+        role, kind, code = table.get("role"), table.get("kind"), table.get("code")
+        roles = {r.value for r in PartyRole}
+        if role not in roles:
+            self.problem((*path, "role") if "role" in table else path,
+                         f"a party's role is one of {', '.join(sorted(roles))}, not {role!r}")
+            return None
+        if kind not in ORGANISATION_KINDS:
+            self.problem((*path, "kind") if "kind" in table else path,
+                         f"unknown organisation kind {kind!r} "
+                         f"(known: {', '.join(sorted(ORGANISATION_KINDS))})")
+            return None
+        if code is not None and (not isinstance(code, str) or not _ID.match(code)):
+            self.problem((*path, "code"), "a party's code is an organisation code such as HO-IE")
+            return None
+        name = self.text(table, "name", path, required=False)
+        return Party(PartyRole(role), kind, code, name)
+
+    def purpose(self, table: dict[str, Any], path: KeyPath) -> Purpose | None:
+        self.keys(table, _PURPOSE_KEYS, path)
+        code = table.get("code")
+        if not isinstance(code, str) or not _ID.match(code):
+            self.problem((*path, "code") if "code" in table else path,
+                         "a purpose needs a code of letters, digits, '.', '-' or '_'")
+            return None
+        text = self.text(table, "text", path)
+        return Purpose(code, " ".join(text.split())) if text else None
+
+    def legal_basis(self, table: dict[str, Any], name: str, path: KeyPath) -> LegalBasis:
+        """The version's legal basis; every part of it is required."""
+        legal = table.get("legal_basis")
+        where = (*path, "legal_basis")
+        if not isinstance(legal, dict):
+            self.problem(path, f"version {name} states no legal basis: add [version.legal_basis] "
+                               "with lawful_basis, gateway, public_interest_document, "
+                               "public_interest_approver and review_date")
+            return LegalBasis()
+        self.keys(legal, _LEGAL_KEYS, where)
+        lawful = self.strings(legal, "lawful_basis", where)
+        if not lawful or not all(b.strip() for b in lawful):
+            self.problem((*where, "lawful_basis") if "lawful_basis" in legal else where,
+                         f"version {name} states no lawful basis ('lawful_basis')")
+        gateway, document, approver = (
+            " ".join(self.text(legal, key, where).split())
+            for key in ("gateway", "public_interest_document", "public_interest_approver")
+        )
+        review = self.date(legal, "review_date", where, required=True)
+        return LegalBasis(
+            tuple(" ".join(b.split()) for b in lawful), gateway, document, approver, review
         )
 
     def _expression(self, table: dict[str, Any], key: str, path: KeyPath) -> str | None:
@@ -205,6 +306,11 @@ def _read_version(
     clauses = [
         reader.clause(c, (*path, "clause", i)) for i, c in enumerate(table.get("clause", []))
     ]
+    purposes = [
+        reader.purpose(p, (*path, "purpose", i))
+        for i, p in enumerate(reader.tables(table, "purpose", path))
+    ]
+    countersignature = reader.text(table, "countersignature", path, required=False)
     retention = table.get("retention_years")
     if retention is not None and (isinstance(retention, bool) or not isinstance(retention, int)):
         reader.problem((*path, "retention_years"), "'retention_years' must be a whole number")
@@ -219,17 +325,42 @@ def _read_version(
         version=name,
         effective_from=start,
         effective_to=end,
-        suspended=bool(table.get("suspended", False)),
-        purposes=reader.strings(table, "purposes", path),
+        suspended=reader.flag(table, "suspended", path, required=False),
+        purposes=tuple(p for p in purposes if p is not None),
         approval=Approval(approval),
         retention_years=retention,
         charges=charges,
         clauses=tuple(c for c in clauses if c is not None),
         returns=reader.strings(table, "returns", path),
         source=reader.text(table, "source", path, required=False),
+        purpose_clause=reader.text(table, "purpose_clause", path, required=False),
+        public_interest_test=reader.flag(table, "public_interest_test", path, required=True),
+        countersignature=countersignature,
+        legal_basis=reader.legal_basis(table, name, path),
+        what_if=head.what_if,
     )
     _check_clauses(reader, version, path)
+    _check_purposes(reader, version, path)
     return replace(version, content_hash=version.compute_hash())
+
+
+def _check_purposes(reader: _Reader, version: AgreementVersion, path: KeyPath) -> None:
+    codes = [p.code for p in version.purposes]
+    for index, code in enumerate(codes):
+        if codes.index(code) != index:
+            reader.problem((*path, "purpose", index, "code"),
+                           f"purpose {code} appears twice in version {version.version}")
+    clause_ids = {c.id for c in version.clauses}
+    if version.purposes and not version.purpose_clause:
+        reader.problem(path, f"version {version.version} lists purposes but names no "
+                             "'purpose_clause' to quote when a request's purpose is not one")
+    elif version.purpose_clause and version.purpose_clause not in clause_ids:
+        reader.problem((*path, "purpose_clause"),
+                       f"purpose_clause {version.purpose_clause} is not a clause of version "
+                       f"{version.version}")
+    elif version.purpose_clause and not version.purposes:
+        reader.problem((*path, "purpose_clause"),
+                       f"version {version.version} names a purpose_clause but lists no purpose")
 
 
 def _check_clauses(reader: _Reader, version: AgreementVersion, path: KeyPath) -> None:
@@ -280,6 +411,21 @@ def _check_overlaps(reader: _Reader, versions: list[tuple[int, AgreementVersion]
             )
 
 
+def _read_parties(reader: _Reader, document: dict[str, Any]) -> tuple[Party, ...]:
+    found = [
+        reader.party(p, ("party", i)) for i, p in enumerate(reader.tables(document, "party", ()))
+    ]
+    parties = tuple(p for p in found if p is not None)
+    if not document.get("party"):
+        reader.problem((), "an agreement names its parties: add [[party]] tables (role, kind)")
+    elif len(parties) == len(found) and not document.get("what_if") and not any(
+        p.role is PartyRole.REQUESTER for p in parties
+    ):
+        reader.problem(("party", 0), "an agreement in force for requests names a party with "
+                                     'role = "requester" (or is what_if = true)')
+    return parties
+
+
 def read_agreement(text: str, file: str) -> tuple[Agreement | None, list[Problem]]:
     """Parse one pack file's text; an agreement only if it has no problem at all."""
     try:
@@ -298,7 +444,8 @@ def read_agreement(text: str, file: str) -> tuple[Agreement | None, list[Problem
         agreement_id,
         reader.text(document, "title", ()),
         reader.channels(document, ()),
-        reader.strings(document, "parties", ()),
+        _read_parties(reader, document),
+        reader.flag(document, "what_if", (), required=False),
     )
     versions = []
     for index, table in enumerate(document.get("version", [])):
@@ -311,7 +458,11 @@ def read_agreement(text: str, file: str) -> tuple[Agreement | None, list[Problem
     if reader.problems:
         return None, sorted(reader.problems, key=lambda problem: problem.line)
     ordered = tuple(v for _, v in sorted(versions, key=lambda item: item[1].effective_from))
-    return Agreement(agreement_id, head.title, head.channels, ordered, file), []
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    agreement = Agreement(
+        agreement_id, head.title, head.channels, ordered, file, head.parties, head.what_if, sha256
+    )
+    return agreement, []
 
 
 def check_file(path: Path | str) -> list[Problem]:
@@ -329,6 +480,14 @@ def check_file(path: Path | str) -> list[Problem]:
     return read_agreement(text, str(path))[1]
 
 
+def _read_file(file: Path) -> tuple[Agreement | None, list[Problem]]:
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [Problem(str(file), 1, f"cannot read: {error}")]
+    return read_agreement(text, str(file))
+
+
 def load_packs(*directories: Path | str) -> PackSet:
     """Load every ``*.toml`` pack: the shipped ones, then any in ``directories``.
 
@@ -337,15 +496,17 @@ def load_packs(*directories: Path | str) -> PackSet:
 
     Example:
         >>> sorted(load_packs().agreements)[:2]
-        ['checking-service-mou', 'debt-referral']
+        ['checking-service-mou', 'court-order']
     """
     packs = PackSet()
     for directory in (PACKS_DIR, *map(Path, directories)):
+        shipped = Path(directory).resolve() == PACKS_DIR
         for file in sorted(Path(directory).glob("*.toml")):
-            agreement, problems = read_agreement(file.read_text(encoding="utf-8"), str(file))
+            agreement, problems = _read_file(file)
             packs.problems.extend(problems)
             if agreement is None:
                 continue
+            agreement = replace(agreement, shipped=shipped)
             if agreement.id in packs.agreements:
                 packs.problems.append(
                     Problem(

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from caldicott.agreements.core.vocabulary import Approval, Channel, Outcome
+from caldicott.agreements.core.vocabulary import Approval, Channel, Outcome, PartyRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +33,57 @@ class Clause:
     forbids: str | None = None
     rule: str | None = None
     release: tuple[str, ...] | None = None
+    source: str = ""  # whose words the clause uses (the minister, NHS Digital, ...)
 
     @property
     def is_condition(self) -> bool:
         return self.requires is not None or self.release is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A party to an agreement: what it does, what kind of body, and which one.
+
+    ``code`` None means any organisation of that kind (every NHS trust that signs).
+
+    Example:
+        >>> Party(PartyRole.REQUESTER, "home_office", "HO-IE").admits("home_office", "ho-ie")
+        True
+    """
+
+    role: PartyRole
+    kind: str
+    code: str | None = None
+    name: str = ""
+
+    def admits(self, kind: str, code: str) -> bool:
+        """Whether an organisation of ``kind`` with ``code`` is this party."""
+        if kind != self.kind:
+            return False
+        return self.code is None or self.code.casefold() == code.strip().casefold()
+
+    def describe(self) -> str:
+        who = f"{self.kind} {self.code}" if self.code else f"any {self.kind}"
+        return f"{self.role.value}: {who}" + (f" ({self.name})" if self.name else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    """One purpose a version allows, as the code a request names and the agreement's words."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegalBasis:
+    """Why a version's disclosures are lawful, as it states them (every version must)."""
+
+    lawful_basis: tuple[str, ...] = ()  # UK GDPR Art 6 (and 9/10), or the DPA 1998 condition
+    gateway: str = ""  # the statutory gateway, quoted
+    public_interest_document: str = ""  # the public interest test relied on
+    public_interest_approver: str = ""  # who approved it
+    review_date: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +104,23 @@ class AgreementVersion:
     agreement: str
     title: str
     channels: tuple[Channel, ...]
-    parties: tuple[str, ...]
+    parties: tuple[Party, ...]
     version: str
     effective_from: dt.date
     effective_to: dt.date | None
     suspended: bool
-    purposes: tuple[str, ...]
+    purposes: tuple[Purpose, ...]
     approval: Approval
     retention_years: int | None
     charges: Charges
     clauses: tuple[Clause, ...]
     returns: tuple[str, ...] = ()
     source: str = ""
+    purpose_clause: str = ""  # the clause quoted when a request's purpose is not one of these
+    public_interest_test: bool = False  # a public interest test decides each request
+    countersignature: str = ""  # the rank or grade that must countersign ("" none)
+    legal_basis: LegalBasis = LegalBasis()
+    what_if: bool = False  # never in force for live requests: replay only
     content_hash: str = field(default="", compare=False)
 
     def in_force_on(self, day: dt.date) -> bool:
@@ -92,18 +144,44 @@ class AgreementVersion:
     def clause(self, clause_id: str) -> Clause:
         return next(c for c in self.clauses if c.id == clause_id)
 
+    @property
+    def purpose_codes(self) -> frozenset[str]:
+        return frozenset(p.code for p in self.purposes)
+
+    @property
+    def withdrawn(self) -> bool:
+        """A version that permits nothing and forbids everything: the agreement's end."""
+        return not self.rules and any(
+            c.forbids is not None and c.forbids.strip() == "true" for c in self.clauses
+        )
+
+    def requester_admitted(self, kind: str, code: str) -> bool:
+        """Whether an organisation of ``kind``/``code`` is a requester under this version."""
+        return any(p.role is PartyRole.REQUESTER and p.admits(kind, code) for p in self.parties)
+
     def canonical(self) -> dict[str, Any]:
         """The content the hash covers: everything a decision depends on or quotes."""
         return {
             "agreement": self.agreement,
             "title": self.title,
             "channels": [str(c) for c in self.channels],
-            "parties": list(self.parties),
+            "parties": [[str(p.role), p.kind, p.code, p.name] for p in self.parties],
             "version": self.version,
             "effective_from": self.effective_from.isoformat(),
             "effective_to": self.effective_to.isoformat() if self.effective_to else None,
             "suspended": self.suspended,
-            "purposes": list(self.purposes),
+            "what_if": self.what_if,
+            "purposes": [[p.code, p.text] for p in self.purposes],
+            "purpose_clause": self.purpose_clause,
+            "public_interest_test": self.public_interest_test,
+            "countersignature": self.countersignature,
+            "legal_basis": [
+                list(self.legal_basis.lawful_basis),
+                self.legal_basis.gateway,
+                self.legal_basis.public_interest_document,
+                self.legal_basis.public_interest_approver,
+                self.legal_basis.review_date.isoformat() if self.legal_basis.review_date else None,
+            ],
             "approval": str(self.approval),
             "retention_years": self.retention_years,
             "charges": [
@@ -120,6 +198,7 @@ class AgreementVersion:
                     c.forbids,
                     c.rule,
                     list(c.release) if c.release is not None else None,
+                    c.source,
                 ]
                 for c in self.clauses
             ],
@@ -139,6 +218,10 @@ class Agreement:
     channels: tuple[Channel, ...]
     versions: tuple[AgreementVersion, ...]
     source_file: str = ""
+    parties: tuple[Party, ...] = ()
+    what_if: bool = False  # never in force for live requests (the firewall, a reading)
+    file_sha256: str = ""  # of the file's bytes, as read (what an activation names)
+    shipped: bool = False  # from the packs reviewed as code, not a local draft
 
     def version_on(self, day: dt.date) -> AgreementVersion | None:
         return next((v for v in self.versions if v.in_force_on(day)), None)
@@ -176,6 +259,7 @@ class Decision:
     unmet: tuple[UnmetCondition, ...] = ()
     applied_clauses: tuple[str, ...] = ()  # the clause ids Cedar says determined the outcome
     approval: Approval = Approval.NONE
+    purpose: str | None = None  # the purpose code the request named (not its category)
 
     @property
     def permitted(self) -> bool:
@@ -189,6 +273,8 @@ class Decision:
         )
         head += f" as of {self.as_of.isoformat()}"
         lines = [head]
+        if self.purpose is not None:
+            lines.append(f"Purpose: {self.purpose}")
         if self.released_fields:
             lines.append("May be released: " + ", ".join(sorted(self.released_fields)))
         if self.withheld_fields:
@@ -201,3 +287,32 @@ class Decision:
             rule = f" [{unmet.rule}]" if unmet.rule else ""
             lines.append(f"Unmet{rule} — clause {unmet.clause_id}: {unmet.text}")
         return "\n".join(lines)
+
+
+def version_status(
+    version: AgreementVersion, today: dt.date, *, draft: bool = False, activated: bool = False
+) -> str:
+    """A version's status on ``today``, from its dates and flags.
+
+    ``what-if`` (never in force for live requests), ``draft`` (a local draft not
+    activated), ``withdrawn`` (its clauses forbid everything, from its first day),
+    ``expired``, ``not yet in force``, ``suspended`` (requests queue) or ``in force``.
+    A version that was suspended and has since ended reads ``expired (suspended)``.
+
+    Example:
+        >>> from caldicott.agreements.core import load_packs
+        >>> mou = load_packs().agreements["tracing-mou"]
+        >>> [version_status(v, dt.date(2018, 6, 1)) for v in mou.versions]
+        ['expired', 'expired', 'expired (suspended)', 'suspended', 'not yet in force']
+    """
+    if version.what_if:
+        return "what-if"
+    if draft and not activated:
+        return "draft"
+    if version.withdrawn and version.effective_from <= today:
+        return "withdrawn"
+    if version.effective_to is not None and version.effective_to <= today:
+        return "expired (suspended)" if version.suspended else "expired"
+    if version.effective_from > today:
+        return "not yet in force"
+    return "suspended" if version.suspended else "in force"

@@ -13,7 +13,12 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-from caldicott.agreements.core.vocabulary import FIELDS, Channel
+from caldicott.agreements.core.vocabulary import (
+    DEPORTATION_STAGES,
+    FIELDS,
+    RISK_CATEGORIES,
+    Channel,
+)
 from caldicott.errors import InvalidInput
 
 
@@ -83,11 +88,20 @@ class _Request(ABC):
 
 @dataclass(frozen=True, slots=True)
 class TraceRequest(_Request):
-    """A tracing request from an immigration authority.
+    """A tracing request: the facts its agreement's conditions read.
+
+    ``qualifying_sentence_months`` is the sentence that counts under UK Borders Act
+    2007 s.38 (a suspended sentence does not; 12 months reached only by consecutive
+    sentences does not); ``custodial_sentence_months`` is the sentence as imposed.
+    ``deportation_considered=True`` with no stage given reads as stage ``considered``.
+    ``purpose`` None means no purpose was stated (facts stored before purposes were
+    recorded): the purpose check cannot run, and a live request must always state one.
 
     Example:
         >>> TraceRequest("home-office", frozenset({"name"}), category="overstayer").channel
         <Channel.TRACE: 'trace'>
+        >>> TraceRequest("ho", frozenset({"name"}), deportation_considered=True).deportation_stage
+        'considered'
     """
 
     channel: ClassVar[Channel] = Channel.TRACE
@@ -97,6 +111,9 @@ class TraceRequest(_Request):
         "custodial_sentence_months": int,
         "risk_to_public": bool,
         "alternatives_exhausted": bool,
+        "deportation_stage": str,
+        "qualifying_sentence_months": int,
+        "risk_category": str,
     }
 
     category: str = "unspecified"  # e.g. overstayer, illegal_entrant, foreign_national_offender
@@ -104,15 +121,41 @@ class TraceRequest(_Request):
     custodial_sentence_months: int = 0
     risk_to_public: bool = False
     alternatives_exhausted: bool = False
+    purpose: str | None = None  # a purpose code of the agreement version
+    qualifying_sentence_months: int = 0
+    deportation_stage: str = "none"  # one of DEPORTATION_STAGES
+    risk_category: str = ""  # one of RISK_CATEGORIES, or "" for none
+
+    def __post_init__(self) -> None:
+        _Request.__post_init__(self)
+        if self.purpose is not None and not isinstance(self.purpose, str):
+            raise RequestError(f"purpose must be a purpose code, not {self.purpose!r}")
+        if self.deportation_stage not in DEPORTATION_STAGES:
+            raise RequestError(
+                f"unknown deportation_stage {self.deportation_stage!r} "
+                f"(known: {', '.join(DEPORTATION_STAGES)})"
+            )
+        if self.risk_category and self.risk_category not in RISK_CATEGORIES:
+            raise RequestError(
+                f"unknown risk_category {self.risk_category!r} "
+                f"(known: {', '.join(sorted(RISK_CATEGORIES))}, or empty)"
+            )
+        if self.deportation_considered and self.deportation_stage == "none":
+            object.__setattr__(self, "deportation_stage", "considered")
+        for name in ("custodial_sentence_months", "qualifying_sentence_months"):
+            if getattr(self, name) < 0:
+                raise RequestError(f"{name} cannot be negative")
 
     def channel_context(self, as_of: dt.date) -> dict[str, Any]:
-        if self.custodial_sentence_months < 0:
-            raise RequestError("a custodial sentence cannot be negative")
         return {
+            "purpose": self.purpose or "",
             "category": self.category,
             "deportation_considered": self.deportation_considered,
+            "deportation_stage": self.deportation_stage,
             "custodial_sentence_months": self.custodial_sentence_months,
+            "qualifying_sentence_months": self.qualifying_sentence_months,
             "risk_to_public": self.risk_to_public,
+            "risk_category": self.risk_category,
             "alternatives_exhausted": self.alternatives_exhausted,
         }
 

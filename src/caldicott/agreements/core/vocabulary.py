@@ -52,11 +52,66 @@ FIELDS: frozenset[str] = frozenset(
 )
 
 # A restricted ("S-flagged") patient's location is never released under any pack:
-# PDS itself strips these for restricted records.
-RESTRICTED_FIELDS: frozenset[str] = frozenset({"address", "gp_practice"})
+# PDS itself strips these for restricted records. The primary care area is a location
+# too: PDS returns no restricted patient to a search that includes a postcode
+# (domain.md §5.5), so the area code that narrows where they live is withheld with them.
+RESTRICTED_FIELDS: frozenset[str] = frozenset({"address", "gp_practice", "primary_care_area"})
 
 RESTRICTED_CLAUSE_ID = "caldicott-restricted"
 RESTRICTED_CLAUSE_TEXT = (
-    "The address and GP practice of a patient whose record is restricted are never "
-    "released, under any agreement."
+    "The address, GP practice and primary care area of a patient whose record is "
+    "restricted are never released, under any agreement."
+)
+
+# The kinds of organisation a pack's parties name (the organisations capability keeps the
+# same list for the organisations it registers).
+ORGANISATION_KINDS: frozenset[str] = frozenset(
+    {
+        "nhs_trust",
+        "nhs_digital",
+        "home_office",
+        "dhsc",
+        "local_authority",
+        "housing_association",
+        "police",
+        "nca",
+        "court",
+        "coroner",
+        "ccrc",
+        "regulator",
+    }
+)
+
+
+class PartyRole(enum.StrEnum):
+    """What a party does under an agreement; only a ``requester`` may use it to ask."""
+
+    REQUESTER = "requester"
+    CUSTODIAN = "custodian"  # holds the data and decides (NHS Digital, a trust)
+    INTERMEDIARY = "intermediary"  # passes requests or data on (DHSC for debt referrals)
+    RECIPIENT = "recipient"  # receives what is released, when not the requester
+
+
+# Where a deportation case stands (trace requests' ``deportation_stage``), in order.
+DEPORTATION_STAGES: tuple[str, ...] = (
+    "none",
+    "considered",
+    "decision_made",
+    "order_signed",
+    "appeal",
+    "removed",
+)
+
+# Named categories of "risk to the public" a request may assert (``risk_category``), with
+# the basis shown to the reviewer. ASSUMED list [U]: no source gives the Home Office's own
+# categories; these follow the words the sources use (NHS Digital: "a risk to public
+# security"; the minister: "a serious criminal offence").
+RISK_CATEGORIES: frozenset[str] = frozenset(
+    {
+        "national_security",
+        "terrorism",
+        "serious_violence",
+        "sexual_offending",
+        "serious_organised_crime",
+    }
 )
