@@ -8,7 +8,7 @@ from caldicott.access.models import UserRow
 from caldicott.agreements.core import Agreement, AgreementVersion
 from caldicott.db import utcnow
 from caldicott.errors import Unprocessable
-from caldicott.ledger.core.events import Agent, AuditEvent
+from caldicott.ledger.core.events import Agent, AuditEvent, digest_text
 
 
 def the_administrator(session: Session, email: str) -> tuple[UserRow, Agent]:
@@ -31,17 +31,13 @@ def the_administrator(session: Session, email: str) -> tuple[UserRow, Agent]:
 
 
 def ledger_hash(hex_digest: str) -> str:
-    """A SHA-256 as the ledger's details hold it: hex in groups of eight, dot-separated.
-
-    The ledger refuses a detail that holds a run of ten digits (it could be an NHS
-    number); a hex digest can hold one, groups of eight cannot.
+    """A SHA-256 as the ledger's details hold it (see :func:`digest_text`).
 
     Example:
         >>> ledger_hash("0123456789abcdef" * 4)[:26]
         'sha256:01234567.89abcdef.0'
     """
-    groups = [hex_digest[i : i + 8] for i in range(0, len(hex_digest), 8)]
-    return "sha256:" + ".".join(groups)
+    return digest_text(hex_digest)
 
 
 def ledger_event(agent: Agent, draft: Agreement, version: AgreementVersion) -> AuditEvent:

@@ -23,8 +23,8 @@ each one, and fails, until someone deals with it.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import hmac
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any

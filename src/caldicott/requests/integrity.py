@@ -24,8 +24,9 @@ def digests_in(details: Iterable[bytes]) -> set[str]:
     """Every public-interest digest the ledger's event details carry.
 
     Example:
-        >>> sorted(digests_in([b'{"public_interest_sha256":"ab"}', b'{"x":1}', b"not json"]))
-        ['ab']
+        >>> sorted(digests_in([b'{"public_interest_sha256":"sha256:0123abcd.ef"}', b'{"x":1}',
+        ...                    b"not json"]))
+        ['0123abcdef']
     """
     found = set()
     for body in details:
@@ -35,8 +36,8 @@ def digests_in(details: Iterable[bytes]) -> set[str]:
             value = json.loads(body).get(KEY)
         except (ValueError, AttributeError):
             continue
-        if isinstance(value, str):
-            found.add(value)
+        if isinstance(value, str):  # "sha256:01234567.89abcdef..." as the details hold it
+            found.add(value.removeprefix("sha256:").replace(".", ""))
     return found
 
 

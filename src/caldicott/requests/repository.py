@@ -209,7 +209,8 @@ def add_run(session: Session, row: TraceRunRow) -> None:
 def tracers_of(session: Session, request_id: int) -> set[int]:
     """Everyone who ever traced the request (separation of duties reaches back)."""
     return {int(u) for u in session.scalars(select(TraceRunRow.traced_by).where(
-        TraceRunRow.request_id == request_id, TraceRunRow.traced_by.is_not(None)))}
+        TraceRunRow.request_id == request_id, TraceRunRow.traced_by.is_not(None)))
+        if u is not None}
 
 
 def runs_of(session: Session, request_id: int) -> list[TraceRunRow]:

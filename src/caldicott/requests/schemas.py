@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 CATEGORIES = ("overstayer", "illegal_entrant", "absconder", "reporting_breach", "deception",
-              "foreign_national_offender", "vulnerable_person", "other")
+              "foreign_national_offender", "vulnerable_person", "serious_crime", "court_order",
+              "warrant_subject", "other")
 TRACE_FIELDS = ("name", "previous_names", "date_of_birth", "sex", "address", "gp_practice",
                 "registration_date", "primary_care_area")
 DEFAULT_FIELDS: list[str] = ["name", "date_of_birth", "address", "gp_practice"]
@@ -17,13 +18,14 @@ MAX_BATCH = 10_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 Category = Literal["overstayer", "illegal_entrant", "absconder", "reporting_breach",
-                   "deception", "foreign_national_offender", "vulnerable_person", "other"]
+                   "deception", "foreign_national_offender", "vulnerable_person",
+                   "serious_crime", "court_order", "warrant_subject", "other"]
 SentenceType = Literal["immediate", "suspended", "consecutive", "concurrent", "indeterminate",
                        "hospital_order", "detention"]
 DeportationStage = Literal["none", "considered", "decision_made", "order_signed", "appeal",
                            "removed"]
-RiskCategory = Literal["violent_offending", "sexual_offending", "serious_organised_crime",
-                       "terrorism", "public_security", "other_serious_harm"]
+RiskCategory = Literal["national_security", "terrorism", "serious_violence",
+                       "sexual_offending", "serious_organised_crime"]
 ProcedureCode = Literal["missing_countersignature", "unauthorised_signatory",
                         "unauthorised_countersignatory", "countersignatory_rank_too_low",
                         "self_countersigned", "subject_under_identified", "no_offence_given",

@@ -27,11 +27,18 @@ from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role
 from caldicott.access.deps import ensure
 from caldicott.agreements import service as agreements
-from caldicott.agreements.core import Agreement, AgreementVersion, Channel, Decision, Outcome
+from caldicott.agreements.core import (
+    Agreement,
+    AgreementVersion,
+    Channel,
+    Decision,
+    Outcome,
+    decide,
+)
 from caldicott.agreements.core import TraceRequest as PolicyRequest
-from caldicott.agreements.core import decide
 from caldicott.agreements.service import record_decision
 from caldicott.errors import CaldicottError, Conflict, Unprocessable
+from caldicott.ledger.core.events import Agent, digest_text
 from caldicott.matching import service as matching
 from caldicott.requests import audit, repository
 from caldicott.requests.core import procedure
@@ -232,9 +239,9 @@ def policy_request(row: TraceRequestRow, restricted: bool = False) -> PolicyRequ
         risk_category=str(risk.get("category") or ""))
 
 
-def decision_values(session: Session, request: PolicyRequest,
+def decision_values(session: Session, row: TraceRequestRow, request: PolicyRequest,
                     decision: Decision) -> dict[str, Any]:
-    stored = record_decision(session, request, decision)
+    stored = record_decision(session, request, decision, request_ref=f"trace-request/{row.id}")
     return {"decision_id": stored.id, "decided_version": decision.version,
             "decision_hash": decision.content_hash,
             "released_fields": sorted(decision.released_fields),
@@ -247,7 +254,7 @@ def _procedure_problems(session: Session, row: TraceRequestRow,
 
     facts = row.facts or {}
     kind = repository.organisation_kind(session, row.organisation_id)
-    required = getattr(version, "countersignature", None) if version else None
+    required = (version.countersignature or None) if version else None
     found = check_signatures(session, row.organisation_id, kind, row.requesting_officer,
                              row.countersigning_officer, row.request_date, required,
                              countersignature_required=required is not None)
@@ -263,7 +270,7 @@ def _procedure_problems(session: Session, row: TraceRequestRow,
 
 
 def _step_events(settings: Settings, row: TraceRequestRow, kind: str, target: Status,
-                 agent: audit.Agent, **details: Any) -> list[audit.AuditEvent]:
+                 agent: Agent, **details: Any) -> list[audit.AuditEvent]:
     closes = target in (Status.REJECTED_PROCEDURE, Status.REFUSED_AGREEMENT,
                         Status.REFUSED_PUBLIC_INTEREST)
     events = [audit.event(settings, kind, row, agent, action="E",
@@ -299,7 +306,7 @@ def intake_step(session: Session, settings: Settings, request_id: int,
     target = {Outcome.PERMIT: Status.AWAITING_VALIDATION, Outcome.DENY: Status.REFUSED_AGREEMENT,
               Outcome.QUEUE: Status.QUEUED}[decision.outcome]
     if not repository.advance(session, row, target,
-                              **decision_values(session, request, decision)):
+                              **decision_values(session, row, request, decision)):
         raise StepLost(f"trace request {request_id} was decided by another worker")
     audit.record(session, settings, _step_events(
         settings, row, "trace-request-decided", target, audit.SYSTEM,
@@ -308,7 +315,7 @@ def intake_step(session: Session, settings: Settings, request_id: int,
 
 
 def _reject(session: Session, settings: Settings, row: TraceRequestRow,
-            problems: list[procedure.ProcedureReason], agent: audit.Agent,
+            problems: list[procedure.ProcedureReason], agent: Agent,
             tracer: Principal | None) -> Status:
     values: dict[str, Any] = {"procedure_reasons": [p.as_json() for p in problems]}
     if tracer is not None:
@@ -350,7 +357,7 @@ def validate(session: Session, settings: Settings, tracer: Principal, request_id
         problems.append(procedure.ProcedureReason("tracer-note", note))
         return _reject(session, settings, row, problems, agent, tracer)
     version = version_of(session, settings, row)
-    target = (Status.AWAITING_PUBLIC_INTEREST if getattr(version, "public_interest_test", True)
+    target = (Status.AWAITING_PUBLIC_INTEREST if version.public_interest_test
               else Status.APPROVED_FOR_TRACE)
     if not repository.advance(session, row, target, validated_by=tracer.user_id,
                               validated_at=audit.utcnow(), procedure_reasons=[]):
@@ -399,7 +406,7 @@ def record_public_interest(session: Session, settings: Settings, reviewer: Princ
     audit.record(session, settings, _step_events(
         settings, row, "trace-request-public-interest", target,
         audit.agent_of(reviewer, Role.REVIEWER.value), decision=record.decision,
-        public_interest_sha256=digest))
+        public_interest_sha256=digest_text(digest)))
     return target
 
 

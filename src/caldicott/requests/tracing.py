@@ -21,6 +21,7 @@ from caldicott.access.core.roles import Action, Role
 from caldicott.access.deps import ensure
 from caldicott.agreements.core import Approval, Outcome, decide_under
 from caldicott.errors import Conflict, Forbidden
+from caldicott.ledger.core.events import digest_text
 from caldicott.matching import service as matching
 from caldicott.register.records import PatientRecord
 from caldicott.register.repository import load_records
@@ -128,7 +129,7 @@ def _release_check(session: Session, settings: Settings, row: TraceRequestRow,
     version = version_of(session, settings, row)
     decision = decide_under(request, repository.decided_as_of(session, row) or row.request_date,
                             version)
-    stored = decision_values(session, request, decision)
+    stored = decision_values(session, row, request, decision)
     values["release_decision_id"] = stored["decision_id"]
     values["release_check_fields"] = sorted(decision.released_fields) if (
         decision.outcome is Outcome.PERMIT) else []
@@ -248,5 +249,5 @@ def release(session: Session, settings: Settings, request_id: int,
                     details={"decision": "approve", "status": target.value}),
         audit.event(settings, "disclosure", row, agent, action="R", details={
             "fields": ",".join(sorted(fields)), "kind": kind, "new_information": new,
-            "public_interest_sha256": pit.sha256 if pit else None}),
+            "public_interest_sha256": digest_text(pit.sha256) if pit else None}),
         audit.closed(settings, row, agent)])

@@ -154,7 +154,7 @@ def _refusal(row: TraceRequestRow) -> RefusalOut | None:
         return None
     kind = _REFUSAL_KIND[status]
     reasons = row.procedure_reasons if kind == "procedure" else row.reasons
-    return RefusalOut(kind=kind, reasons=[Reason(**r) for r in reasons or ()])  # type: ignore[arg-type]
+    return RefusalOut(kind=kind, reasons=[Reason(**r) for r in reasons or ()])
 
 
 def _with_staff_blocks(session: Session, shown: TraceRequestOut, row: TraceRequestRow,

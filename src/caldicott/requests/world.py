@@ -116,7 +116,8 @@ def story_people(everyone: list[PatientRecord]) -> tuple[StoryPeople, list[Patie
     story = StoryPeople(over, offender, restricted, namesake, namesake_twin=twin,
                         deceased=_one(everyone, families, lambda p: p.death_date is not None),
                         child=_one(everyone, families,
-                                   lambda p: dt.date(2002, 1, 1) < p.birth_date < dt.date(2012, 1, 1)))
+                                   lambda p: dt.date(2002, 1, 1) < p.birth_date
+                                   < dt.date(2012, 1, 1)))
     return story, register_people
 
 

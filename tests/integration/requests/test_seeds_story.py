@@ -29,7 +29,8 @@ def _ledger_steps(lifecycle: Lifecycle) -> dict[str, list[str]]:
     steps: dict[str, list[str]] = {}
     for entry in entries:
         event = json.loads(entry)
-        steps.setdefault(event["entity"]["what"], []).append(event["type"])
+        if event["type"] != "read":  # who read the request is recorded too; not a step
+            steps.setdefault(event["entity"]["what"], []).append(event["type"])
     return steps
 
 

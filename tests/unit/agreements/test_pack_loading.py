@@ -372,3 +372,21 @@ def test_every_clause_of_the_narrowed_test_cites_its_source() -> None:
     assert version is not None
     assert "Margot James" in version.clause("2.1").source
     assert "NHS Digital" in version.clause("2.2").source and "EIN" in version.clause("2.2").source
+
+
+def test_every_countersignature_level_is_a_rank_of_its_requesters_ladder() -> None:
+    """A pack's countersignature level must name a rung the signatory register knows, or
+    every request under it would stop at the procedure check."""
+    from caldicott.agreements.core.model import PartyRole
+    from caldicott.signatories.core.ranks import canonical_rank
+
+    checked = 0
+    for agreement in load_packs().agreements.values():
+        for version in agreement.versions:
+            if not version.countersignature:
+                continue
+            for party in version.parties:
+                if party.role is PartyRole.REQUESTER:
+                    canonical_rank(party.kind, version.countersignature)  # raises if unknown
+                    checked += 1
+    assert checked >= 8

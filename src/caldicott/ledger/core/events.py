@@ -189,6 +189,20 @@ def claimed_commitments(entry: bytes) -> list[bytes]:
     return found
 
 
+def digest_text(hex_digest: str) -> str:
+    """A SHA-256 as event details hold it: hex in groups of eight, dot-separated.
+
+    Details refuse a run of ten digits (it could be an NHS number); a hex digest
+    can hold one, groups of eight cannot (nor can a group spell a postcode).
+
+    Example:
+        >>> digest_text("0123456789abcdef" * 4)[:26]
+        'sha256:01234567.89abcdef.0'
+    """
+    groups = [hex_digest[i : i + 8] for i in range(0, len(hex_digest), 8)]
+    return "sha256:" + ".".join(groups)
+
+
 def refuse_identifiers(where: str, text: str) -> None:
     """Raise if ``text`` looks like it carries an NHS number or a postcode."""
     if _NHS_LIKE.search(text) or _POSTCODE_LIKE.search(text):

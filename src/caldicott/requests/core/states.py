@@ -8,7 +8,7 @@ nothing released").
 
 ::
 
-    received ─┬─> rejected_procedure        (countersignature, signatory, under-identified, no offence)
+    received ─┬─> rejected_procedure        (countersignature, signatory, identity, offence)
               ├─> refused_agreement          (the agreement in force says no, with its clauses)
               ├─> queued ──> refused_agreement | awaiting_validation   (suspended; decided later)
               └─> awaiting_validation ─┬─> rejected_procedure          (a tracer rejects it)
@@ -87,10 +87,10 @@ NBO_COLUMN: dict[Status, str] = {
     _S.REFUSED_AGREEMENT: "Rejected",
     _S.REFUSED_PUBLIC_INTEREST: "Rejected",
     _S.REFUSED_AFTER_REVIEW: "Rejected",
-    _S.RELEASED: "Approved – Trace",
-    _S.DECEASED_CONFIRMED: "Approved – Trace",
-    _S.NO_TRACE: "Approved – No Trace",
-    _S.TOO_MANY_MATCHES: "Approved – No Trace",
+    _S.RELEASED: "Approved - Trace",
+    _S.DECEASED_CONFIRMED: "Approved - Trace",
+    _S.NO_TRACE: "Approved - No Trace",
+    _S.TOO_MANY_MATCHES: "Approved - No Trace",
 }
 
 CLOSED: frozenset[Status] = frozenset(NBO_COLUMN)
