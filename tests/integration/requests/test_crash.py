@@ -37,8 +37,9 @@ R, D, V, C = ("trace-request-received", "trace-request-decided", "trace-request-
               "trace-request-closed")
 #: The ledger steps a request of the batch (no person acts) has in each status.
 LEDGER_BY_STATUS = {
-    "received": [R], "queued": [R, D], "awaiting_validation": [R, D],
-    "refused_agreement": [R, D, C], "rejected_procedure": [R, V, C],
+    "received": [[R]], "queued": [[R, D]], "awaiting_validation": [[R, D]],
+    # refused on receipt, or queued and then refused when the queue met the withdrawal
+    "refused_agreement": [[R, D, C], [R, D, D, C]], "rejected_procedure": [[R, V, C]],
 }
 #: Request dates: one in four before 9 May 2018 (awaits a tracer), one queued under the
 #: suspension, two after the withdrawal (refused under W.1).
@@ -107,7 +108,7 @@ def _assert_consistent(lifecycle: Lifecycle, ids: list[int], batch_id: str) -> C
         if kind == "trace-request" and int(number) in statuses and event["type"] != "read":
             steps.setdefault(int(number), []).append(event["type"])
     wrong = {i: (s, steps.get(i)) for i, s in statuses.items()
-             if steps.get(i) != LEDGER_BY_STATUS[s]}
+             if steps.get(i) not in LEDGER_BY_STATUS[s]}
     assert not wrong, f"{len(wrong)} disagree with the ledger: {list(wrong.items())[:3]}"
     assert releases == 0  # nobody reviewed: nothing may have left
     assert report.ok, report.problems
@@ -149,6 +150,7 @@ def test_sigkill_during_a_batch_of_1000_loses_nothing(lifecycle: Lifecycle) -> N
         server.wait(timeout=30)
     after = _assert_consistent(lifecycle, ids, batch_id)
     assert sum(after.values()) == BATCH
-    assert after["refused_agreement"] >= BATCH // 2 and after["awaiting_validation"] > 0
-    assert after["queued"] > 0
+    # The restart also ran the queue: the withdrawal of 9 Nov 2018 refused what was queued.
+    assert after["refused_agreement"] == 3 * BATCH // 4 and after["awaiting_validation"] > 0
+    assert after["queued"] == 0
     print(f"at the kill: {dict(at_kill)}; after restart: {dict(after)}")

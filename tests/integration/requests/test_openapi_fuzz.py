@@ -31,7 +31,8 @@ from tests.integration.requests.conftest import Lifecycle
 EXAMPLES = 25
 CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance)
-WHO_CALLS = {"review": "guardian", "trace": "tracer"}
+WHO_CALLS = {"review": "guardian", "public-interest": "guardian", "trace": "tracer",
+             "validate": "tracer"}
 
 
 def _who(path: str) -> str:
@@ -42,7 +43,7 @@ def test_trace_request_api_never_fails_or_breaks_its_schema(lifecycle: Lifecycle
     schema = schemathesis.openapi.from_asgi("/openapi.json", lifecycle.client.app)
     operations = [result.ok() for result in
                   schema.include(path_regex="^/api/trace-requests").get_all_operations()]
-    assert len(operations) == 6
+    assert len(operations) == 8
     calls: list[int] = []
 
     for operation in operations:
