@@ -30,6 +30,8 @@ SEED_ORGANISATIONS = (
     ("RDM02", "Hillcrest Demo NHS Trust", "nhs_trust"),
     ("LADM1", "Demoshire County Council", "local_authority"),
     ("HADM1", "Demo Homes Housing Association", "housing_association"),
+    ("POL-DM", "Demoshire Police", "police"),
+    ("CRT-DM", "Demoshire Crown Court", "court"),
 )
 
 

@@ -218,6 +218,13 @@ class ContainErrors:
         try:
             await self.app(scope, receive, watch)
         except Exception as error:
+            from caldicott.db import storage_trouble
+
+            trouble = storage_trouble(error)  # a driver's own error (the ledger's raw path)
+            if trouble is not None and not started:
+                await send_outcome(send, trouble.status_code, trouble.fhir_code,
+                                   trouble.diagnostics, [(b"retry-after", b"60")])
+                return
             frames = traceback.extract_tb(error.__traceback__)
             where = " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}"
                                 for f in reversed(frames[-6:]))

@@ -51,7 +51,7 @@ def _request_row(session: Session, day: str, nhs: str | None, released: bool) ->
         request_date=D(day), agreement="tracing-mou", given_name="Amara",
         family_name="Okafor-Testperson", birth_date=D("1984-03-14"), purpose="trace",
         category="overstayer", case_reference="HO-TEST", justification="test",
-        requested_fields=sorted(FIELDS), status="released" if released else "refused",
+        requested_fields=sorted(FIELDS), status="released" if released else "refused_agreement",
         matched_nhs_number=nhs)
     session.add(row)
     session.flush()

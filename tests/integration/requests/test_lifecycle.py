@@ -205,3 +205,88 @@ def test_the_release_carries_the_hash_of_its_public_interest_record(
         session.rollback()
     assert not report.ok
     assert any("public-interest record" in p for p in report.problems)
+
+
+CORONER_PACK = '''
+id = "coroner-test"
+title = "HM Coroner: tracing next of kin (test only), released only after two reviewers"
+channels = ["trace"]
+
+[[party]]
+role = "requester"
+kind = "coroner"
+
+[[party]]
+role = "custodian"
+kind = "nhs_digital"
+
+[[version]]
+version = "1"
+effective_from = 2016-01-01
+purpose_clause = "1.1"
+approval = "two_reviewers"
+public_interest_test = true
+countersignature = "authorised officer"
+
+[[version.purpose]]
+code = "trace_next_of_kin"
+text = "tracing the next of kin of a deceased person for an inquest"
+
+[version.legal_basis]
+lawful_basis = ["test only: no real disclosure"]
+gateway = "test only"
+public_interest_document = "test only"
+public_interest_approver = "test only"
+review_date = 2030-01-01
+
+[[version.clause]]
+id = "1.1"
+text = """The coroner may ask to trace the next of kin of a deceased person (test only)."""
+
+[[version.clause]]
+id = "3.1"
+text = """Only name and address are released."""
+release = ["name", "address"]
+'''
+
+
+def test_two_reviewers_are_needed_when_the_version_asks_for_two(lifecycle: Lifecycle) -> None:
+    from caldicott.access import service as access
+    from caldicott.agreements import service as agreements
+    from caldicott.orgs import service as orgs
+    from caldicott.requests.audit import SYSTEM
+    from caldicott.signatories import service as signatories
+
+    folder = lifecycle.settings.data_dir / "agreements"
+    folder.mkdir(exist_ok=True)
+    (folder / "coroner-test.toml").write_text(CORONER_PACK, encoding="utf-8")
+    with unit_of_work(lifecycle.engine) as session:
+        orgs.add_organisation(session, "CORDM", "Demoshire Coroner", "coroner")
+        access.add_user(session, "coroner.officer@cordm.example", "CORDM",
+                        ["requesting_officer"])
+        token = access.create_token(session, "coroner.officer@cordm.example", days=1).token
+        for number, countersigns in (("COR-1", False), ("COR-2", True)):
+            signatories.add_signatory(
+                session, lifecycle.settings, SYSTEM, organisation_code="CORDM",
+                full_name="Coroner Officer Example", rank="authorised officer",
+                staff_number=number, valid_from=dt.date(2016, 1, 1),
+                may_countersign=countersigns)
+        agreements.activate(session, lifecycle.settings, "coroner-test", "1",
+                            "admin@x26.example")
+    lifecycle.world.tokens["coroner"] = token
+    body = _ask(lifecycle.world.people.offender, dt.date(2019, 5, 1), "other",
+                last_postcode(lifecycle.world.people.offender), purpose="trace_next_of_kin",
+                requesting_officer="COR-1", countersigning_officer="COR-2",
+                case_reference="INQ-1", requested_fields=["name", "address"])
+    request_id = lifecycle.to_review(body, who="coroner")
+    assert lifecycle.read(request_id)["agreement"] == "coroner-test"
+
+    first = lifecycle.review(request_id)
+    assert first.status_code == 200 and first.json()["internal_status"] == "awaiting_review"
+    again = lifecycle.review(request_id)  # the same reviewer cannot be the second
+    assert again.status_code == 409
+    second = lifecycle.review(request_id, who="second_guardian")
+    assert second.status_code == 200, second.text
+    assert second.json()["internal_status"] == "released"
+    assert [r["reviewed_by"] for r in second.json()["reviews"]] == [
+        lifecycle.world.user_ids["guardian"], lifecycle.world.user_ids["second_guardian"]]

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from caldicott.db import make_session_factory, unit_of_work
 from caldicott.ledger import service as ledger_service
 from caldicott.ledger.models import LedgerEntry
+from caldicott.requests.reports import guardian_report
 from caldicott.requests.scenario import ScenarioStep, play
 from caldicott.requests.worker import process_pending
 from tests.integration.requests.conftest import Lifecycle
@@ -88,6 +89,14 @@ def test_seeds_story_in_the_nbo_order(lifecycle: Lifecycle) -> None:
         assert kinds == ["trace-request-received", "trace-request-decided",
                          "trace-request-decided", "trace-request-closed"]
     assert steps["after 9 Nov 2018: offender, 18 months"].status == "refused_agreement"
+
+    # The Guardian's question after 9 May 2018: what did we already give the Home Office
+    # about people whose tracing would now be refused?
+    with unit_of_work(lifecycle.engine) as session:
+        report = guardian_report(session)
+    trace = report.channels["trace"]
+    assert (trace.disclosures, trace.people, trace.now_refused) == (1, 1, 1)
+    assert report.version == "2" and report.clauses
 
     env = {**os.environ, "CALDICOTT_DATABASE_URL": lifecycle.settings.resolved_database_url,
            "CALDICOTT_DATA_DIR": str(lifecycle.settings.data_dir),

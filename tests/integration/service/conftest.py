@@ -23,12 +23,12 @@ def served(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     folder = tmp_path_factory.mktemp(f"served-{backend}")
     url, admin = fresh_database(backend, folder)
     settings = Settings(environment="test", database_url=url, data_dir=folder,
-                        secret_key="served-test-secret")
+                        secret_key="served-test-secret", replay_history=True)
     engine = make_engine(settings)
     upgrade(settings, engine)
-    world = build_world(engine)
+    world = build_world(engine, settings)
     engine.dispose()
-    server = serve(url, folder, world)
+    server = serve(url, folder, world, CALDICOTT_REPLAY_HISTORY="true")
     try:
         yield server
     finally:

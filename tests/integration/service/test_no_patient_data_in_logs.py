@@ -37,9 +37,10 @@ def _drive(client: TestClient | httpx.Client, person: PatientRecord,
     query = {"family": person.family_name, "given": person.given_name,
              "birthdate": f"eq{person.birth_date.isoformat()}",
              "address-postalcode": postcode or "", "_fuzzy-match": "true"}
-    assert client.get("/fhir/Patient", params=query, headers=auth("tracer")).status_code == 200
+    searching = {**auth("tracer"), "X-Caldicott-Reason": "data-quality"}
+    assert client.get("/fhir/Patient", params=query, headers=searching).status_code == 200
     assert client.get("/fhir/Patient", params=query | {"gender": person.nhs_number},
-                      headers=auth("tracer")).status_code == 400
+                      headers=searching).status_code == 400
     body = _ask(person, dt.date(2017, 8, 3), "overstayer", postcode,
                 case_reference="LOG-1")
     submitted = client.post("/api/trace-requests", json=body, headers=auth("officer"))

@@ -60,10 +60,22 @@ def test_no_new_information_when_no_address_leaves() -> None:
     assert not tells_something_new(_patient(restricted=True), ALL, None, None)
 
 
+def test_a_requester_cannot_tell_no_trace_from_a_refusal_after_review() -> None:
+    from caldicott.requests.core.states import requester_status
+
+    closed = {requester_status(s) for s in ("no_trace", "too_many_matches",
+                                            "refused_after_review")}
+    assert len(closed) == 1
+    hidden = {requester_status(s) for s in ("queued", "awaiting_validation",
+                                            "awaiting_public_interest", "approved_for_trace",
+                                            "awaiting_review")}
+    assert len(hidden) == 1
+
+
 def test_closed_statuses_have_no_way_out() -> None:
     assert all(status not in TRANSITIONS for status in CLOSED)
     assert is_closed("released") and not is_closed("awaiting_review")
-    assert sources_of(Status.RELEASED) == ("awaiting_review", "permitted")
+    assert sources_of(Status.RELEASED) == ("approved_for_trace", "awaiting_review")
     assert Status.RECEIVED not in {t for targets in TRANSITIONS.values() for t in targets}
 
 
@@ -76,5 +88,9 @@ def test_batch_readers_name_the_bad_row() -> None:
     with pytest.raises(Unprocessable, match="at most 10000"):
         from_json(b'{"requests": [' + b",".join([b"{}"] * 10_001) + b"]}")
     items = from_csv(b"family_name,birth_date,purpose,category,case_reference,justification,"
-                     b"requested_fields\nLee,1990-02-03,p,overstayer,c,j,name;address\n")
+                     b"requested_fields,requesting_officer,suspected_offence.statute,"
+                     b"suspected_offence.section\nLee,1990-02-03,p,overstayer,c,j,name;address,"
+                     b"HO-1,Immigration Act 1971,24\n")
     assert items[0].requested_fields == ["name", "address"]
+    assert items[0].suspected_offence is not None
+    assert items[0].suspected_offence.statute == "Immigration Act 1971"
