@@ -150,7 +150,10 @@ def test_sigkill_during_a_batch_of_1000_loses_nothing(lifecycle: Lifecycle) -> N
         server.wait(timeout=30)
     after = _assert_consistent(lifecycle, ids, batch_id)
     assert sum(after.values()) == BATCH
-    # The restart also ran the queue: the withdrawal of 9 Nov 2018 refused what was queued.
-    assert after["refused_agreement"] == 3 * BATCH // 4 and after["awaiting_validation"] > 0
-    assert after["queued"] == 0
+    # One in four awaits a tracer; the rest were refused under W.1 on receipt, or queued
+    # (the restart's queue round refuses what was queued before it; what the restart
+    # itself received into the queue waits for the next round).
+    assert after["awaiting_validation"] == BATCH // 4
+    assert after["refused_agreement"] + after["queued"] == 3 * BATCH // 4
+    assert after["refused_agreement"] >= BATCH // 2
     print(f"at the kill: {dict(at_kill)}; after restart: {dict(after)}")
