@@ -290,3 +290,66 @@ def test_two_reviewers_are_needed_when_the_version_asks_for_two(lifecycle: Lifec
     assert second.json()["internal_status"] == "released"
     assert [r["reviewed_by"] for r in second.json()["reviews"]] == [
         lifecycle.world.user_ids["guardian"], lifecycle.world.user_ids["second_guardian"]]
+
+
+def test_reading_a_request_is_itself_an_entry_naming_the_reader(lifecycle: Lifecycle) -> None:
+    request_id = lifecycle.to_review(_body(lifecycle, lifecycle.world.people.offender, "READ"))
+    lifecycle.read(request_id, who="officer")
+    ledger_service.integrate(lifecycle.engine, lifecycle.settings)
+    with unit_of_work(lifecycle.engine) as session:
+        entries = [json.loads(e) for e in session.scalars(
+            select(LedgerEntry.entry).order_by(LedgerEntry.index.desc()).limit(20))]
+    reads = [e for e in entries if e["type"] == "read"
+             and e["entity"]["what"] == f"trace-request/{request_id}"]
+    assert reads and reads[0]["action"] == "R"
+    assert reads[0]["agent"]["who"] == f"user/{lifecycle.world.user_ids['officer']}"
+    assert len(reads[0]["entity"]["subjects"]) == 1  # the matched patient, as a commitment
+
+
+def test_an_idempotency_key_covers_the_whole_batch(lifecycle: Lifecycle) -> None:
+    people = lifecycle.world.people
+    first = _body(lifecycle, people.overstayer, "BATCH-KEY-1")
+    second = _body(lifecycle, people.offender, "BATCH-KEY-2")
+    headers = {**lifecycle.auth("officer"), "Idempotency-Key": "whole-batch"}
+    made = lifecycle.client.post("/api/trace-requests/batch", json={"requests": [first, second]},
+                                 headers=headers)
+    assert made.status_code == 202, made.text
+    again = lifecycle.client.post("/api/trace-requests/batch",
+                                  json={"requests": [first, second]}, headers=headers)
+    assert again.json()["request_ids"] == made.json()["request_ids"]
+    changed = lifecycle.client.post("/api/trace-requests/batch", json={"requests": [
+        first, {**second, "case_reference": "CHANGED"}]}, headers=headers)
+    assert changed.status_code == 409  # the first item is the same; the batch is not
+
+
+def test_sentences_that_do_not_count_are_refused_under_the_narrowed_version_2(
+        lifecycle: Lifecycle) -> None:
+    """A 14-month suspended sentence, or 3 x 6 months consecutive, as the request states
+    them, decided under version 2 of the narrowed reading (the default suspends it)."""
+    from caldicott.agreements.core import Outcome, decide, load_packs
+    from caldicott.requests import repository
+    from caldicott.requests.service import policy_request
+
+    narrowed = load_packs().agreements["tracing-mou-narrowed"]
+    cases = [(day, version, kind, months, count)
+             for day, version in ((dt.date(2018, 5, 15), "2"), (dt.date(2018, 6, 1), "2.1"))
+             for kind, months, count in (("suspended", 14, 1), ("consecutive", 6, 3),
+                                         ("immediate", 18, 1))]
+    for day, version, kind, months, count in cases:
+        convictions = [{"offence": "theft", "statute": "Theft Act 1968", "court": "Example Court",
+                        "date": "2016-02-01", "sentence_type": kind, "length_months": months,
+                        "consecutive_group": "A" if kind == "consecutive" else None}] * count
+        body = _ask(lifecycle.world.people.offender, day, "foreign_national_offender", None,
+                    purpose="trace_for_deportation", deportation_stage="considered",
+                    convictions=convictions, case_reference=f"V{version}-{kind}")
+        request_id = lifecycle.submit(body)["id"]
+        with unit_of_work(lifecycle.engine) as session:
+            row = repository.get(session, request_id)
+            assert row is not None
+            decision = decide(policy_request(row), day, narrowed)
+        assert decision.version == version
+        if kind == "immediate":
+            assert decision.outcome is Outcome.PERMIT
+        else:
+            assert decision.outcome is Outcome.DENY, kind
+            assert any("12 months" in " ".join(u.text.split()) for u in decision.unmet), kind

@@ -16,7 +16,16 @@ def _raw(served: Served, request: bytes) -> bytes:
     address = urlsplit(served.url)
     with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
         sock.sendall(request)
-        return sock.recv(65536)
+        answer = sock.recv(65536)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:  # the head and the body may come in separate reads
+            more = sock.recv(65536)
+            if not more:
+                break
+            body += more
+        return head + b"\r\n\r\n" + body
 
 
 def test_a_declared_gigabyte_is_refused_before_a_byte_of_it_is_sent(served: Served) -> None:
