@@ -98,7 +98,11 @@ def get_entries(principal: CurrentUser, session: SessionDep, settings: SettingsD
     ``read_ledger``. The read is itself an entry (who read which range)."""
     from caldicott.access.reads import audit_read
 
+    # The entries span every organisation's requests (and say how each trace came out):
+    # only a reader whose reach is every organisation may page through them; an auditor of
+    # a requesting body would otherwise learn outcomes no release gave it.
     ensure(can(principal, Action.READ_LEDGER))
+    ensure(can(principal, Action.READ_LEDGER, organisation_id=-1))
     with session.begin():
         size, _ = service.tree_head(session)
         rows = service.entries(session, start, end)

@@ -63,8 +63,13 @@ def visible(session: Session, principal: Principal, request_id: int) -> TraceReq
 
 
 def is_staff(principal: Principal) -> bool:
-    """Those who validate, trace, review or audit see every step; requesters do not."""
-    return any(bool(can(principal, action)) for action in (
+    """Those who validate, trace, review or audit for every organisation see every step.
+
+    An auditor or reviewer whose reach is their own organisation only (an auditor of
+    the Home Office) sees requests as the requester does: the trace is the custodian's
+    business until a release.
+    """
+    return any(bool(can(principal, action, organisation_id=-1)) for action in (
         Action.VALIDATE_REQUEST, Action.RUN_TRACE, Action.REVIEW_RELEASE, Action.READ_LEDGER))
 
 

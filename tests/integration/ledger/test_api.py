@@ -102,6 +102,17 @@ def test_entries_are_403_without_read_ledger(client: TestClient, fresh: tuple[Se
     assert "read_ledger" in response.json()["issue"][0]["diagnostics"]
 
 
+def test_an_auditor_of_a_requesting_body_may_not_page_through_the_ledger(
+        client: TestClient, fresh: tuple[Settings, Engine]) -> None:
+    """The entries say how every organisation's traces came out; a Home Office auditor
+    reaches only the Home Office's own data, so the whole log is not theirs to read."""
+    token = token_for(fresh[1], "auditor", ("HO-IE", "home_office"))
+    response = client.get("/ledger/entries", params={"start": 0, "end": 1},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert "own organisation" in response.json()["issue"][0]["diagnostics"]
+
+
 @pytest.mark.parametrize("path", [
     "/ledger/proof/inclusion?index=-1",
     "/ledger/proof/inclusion?index=abc",

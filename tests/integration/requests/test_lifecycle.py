@@ -353,3 +353,18 @@ def test_sentences_that_do_not_count_are_refused_under_the_narrowed_version_2(
         else:
             assert decision.outcome is Outcome.DENY, kind
             assert any("12 months" in " ".join(u.text.split()) for u in decision.unmet), kind
+
+
+def test_an_auditor_of_the_requesting_body_sees_what_the_requester_sees(
+        lifecycle: Lifecycle) -> None:
+    from caldicott.access import service as access
+
+    with unit_of_work(lifecycle.engine) as session:
+        access.add_user(session, "ho.auditor@ho-ie.example", "HO-IE", ["auditor"])
+        token = access.create_token(session, "ho.auditor@ho-ie.example", days=1).token
+    lifecycle.world.tokens["ho_auditor"] = token
+    request_id = lifecycle.to_review(_body(lifecycle, lifecycle.world.people.offender, "HO-AUD"))
+    seen = lifecycle.read(request_id, who="ho_auditor")
+    assert seen["status"] == "under_consideration"
+    assert seen["trace"] is None and seen["internal_status"] is None
+    assert lifecycle.read(request_id)["trace"]["outcome"] == "traced"  # NHS Digital's auditor
