@@ -8,21 +8,10 @@ from sqlalchemy import CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caldicott.db import Base, UTCDateTime, utcnow
+from caldicott.orgs.kinds import ORGANISATION_KINDS
 
-ORGANISATION_KINDS = (
-    "nhs_trust",
-    "nhs_digital",
-    "home_office",
-    "dhsc",
-    "local_authority",
-    "housing_association",
-    "police",  # a police force
-    "nca",  # the National Crime Agency
-    "court",  # a court making an order
-    "coroner",  # HM Coroner
-    "ccrc",  # the Criminal Cases Review Commission
-    "regulator",  # the ICO or an oversight committee: where outside auditors sit
-)
+__all__ = ["ORGANISATION_KINDS", "OrganisationRow"]
+
 
 
 class OrganisationRow(Base):

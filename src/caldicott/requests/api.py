@@ -35,6 +35,7 @@ from caldicott.requests.schemas import (
     ValidateIn,
 )
 from caldicott.service.deps import SessionDep, SettingsDep
+from caldicott.service.outcome import documented_errors
 from caldicott.settings import Settings
 
 
@@ -71,17 +72,11 @@ def _move_pending(sessions: Any, settings: Settings, stop: threading.Event) -> N
 router = APIRouter(prefix="/api/trace-requests", tags=["trace requests"],
                    lifespan=_keep_requests_moving)
 
-_OUTCOME_SCHEMA = {"type": "object", "required": ["resourceType", "issue"], "properties": {
-    "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
-    "issue": {"type": "array", "items": {"type": "object"}}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": f"{text} (FHIR OperationOutcome)",
-           "content": {"application/fhir+json": {"schema": _OUTCOME_SCHEMA}}}
-    for code, text in {
+_ERRORS = documented_errors({
         400: "Bad input", 401: "Missing or invalid API token",
         403: "Your role or organisation may not do this", 404: "No such request you may see",
         409: "Conflict with the request's current state or an earlier Idempotency-Key",
-        422: "Invalid request"}.items()}
+        422: "Invalid request"})
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
                                               max_length=180, pattern=r"^[\x21-\x7e]+$")]

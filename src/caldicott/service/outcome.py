@@ -22,3 +22,20 @@ def operation_outcome(code: str, diagnostics: str, details: str | None = None,
             }]
         }
     return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+_OUTCOME_SCHEMA = {"type": "object", "required": ["resourceType", "issue"], "properties": {
+    "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
+    "issue": {"type": "array", "items": {"type": "object"}}}}
+
+
+def documented_errors(texts: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for a route's error statuses, each an OperationOutcome.
+
+    Example:
+        >>> documented_errors({404: "No such request"})[404]["description"]
+        'No such request (FHIR OperationOutcome)'
+    """
+    return {code: {"description": f"{text} (FHIR OperationOutcome)",
+                   "content": {"application/fhir+json": {"schema": _OUTCOME_SCHEMA}}}
+            for code, text in texts.items()}

@@ -8,7 +8,7 @@ officer reads only their own organisation's register. Nobody else sees it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from caldicott.errors import Conflict, Forbidden
 from caldicott.ledger.core.events import Agent
 from caldicott.orgs.service import normalise_code
 from caldicott.service.deps import SessionDep, SettingsDep
+from caldicott.service.outcome import documented_errors
 from caldicott.signatories import service
 from caldicott.signatories.schemas import (
     ORGANISATION_CODE,
@@ -31,17 +32,11 @@ from caldicott.signatories.schemas import (
 
 router = APIRouter(prefix="/api/signatories", tags=["signatories"])
 
-_OUTCOME_SCHEMA = {"type": "object", "required": ["resourceType", "issue"], "properties": {
-    "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
-    "issue": {"type": "array", "items": {"type": "object"}}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": f"{text} (FHIR OperationOutcome)",
-           "content": {"application/fhir+json": {"schema": _OUTCOME_SCHEMA}}}
-    for code, text in {
+_ERRORS = documented_errors({
         400: "Bad input (an unknown rank, bad dates)", 401: "Missing or invalid API token",
         403: "Your role or organisation may not do this",
         404: "No such organisation or signatory", 409: "Already in the register, or already "
-        "ended", 422: "Invalid request"}.items()}
+        "ended", 422: "Invalid request"})
 SignatoryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 OrganisationCode = Annotated[str | None, Query(pattern=ORGANISATION_CODE,
                                                description="One organisation's register")]

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import IntEnum, StrEnum
 
+from caldicott.orgs.kinds import ORGANISATION_KINDS
+
 
 class Role(StrEnum):
     """A role a user account holds (one or more per user)."""
@@ -184,10 +186,7 @@ INCOMPATIBLE_ROLES: dict[frozenset[Role], str] = {
     },
 }
 
-_ANY_KIND = frozenset({
-    "nhs_trust", "nhs_digital", "home_office", "dhsc", "local_authority", "housing_association",
-    "police", "nca", "court", "coroner", "ccrc", "regulator",
-})
+_ANY_KIND = frozenset(ORGANISATION_KINDS)
 
 #: The bodies that ask the NHS to trace someone (the NBO's requesters). Local
 #: authorities and housing associations use the Home Office's checking service

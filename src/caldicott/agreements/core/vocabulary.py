@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from caldicott.orgs.kinds import ORGANISATION_KINDS as ALL_KINDS
+
 
 class Channel(enum.StrEnum):
     """The three ways patient data can leave for an outside body."""
@@ -63,24 +65,8 @@ RESTRICTED_CLAUSE_TEXT = (
     "restricted are never released, under any agreement."
 )
 
-# The kinds of organisation a pack's parties name (the organisations capability keeps the
-# same list for the organisations it registers).
-ORGANISATION_KINDS: frozenset[str] = frozenset(
-    {
-        "nhs_trust",
-        "nhs_digital",
-        "home_office",
-        "dhsc",
-        "local_authority",
-        "housing_association",
-        "police",
-        "nca",
-        "court",
-        "coroner",
-        "ccrc",
-        "regulator",
-    }
-)
+# The kinds of organisation a pack's parties name: the organisations capability's own list.
+ORGANISATION_KINDS: frozenset[str] = frozenset(ALL_KINDS)
 
 
 class PartyRole(enum.StrEnum):
