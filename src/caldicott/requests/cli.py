@@ -15,8 +15,8 @@ def process(
     as_of: str = typer.Option("", "--as-of", help="Decide queued requests as of this date "
                               "(YYYY-MM-DD; default today)"),
 ) -> None:
-    """Decide and trace every request left received or permitted (after a crash), and decide
-    queued ones whose agreement has resumed or been withdrawn."""
+    """Check and decide every request left received, trace those approved for tracing (after
+    a crash), and decide queued ones whose agreement has resumed or been withdrawn."""
     from caldicott.db import make_session_factory
     from caldicott.errors import InvalidInput
     from caldicott.requests.worker import process_pending
