@@ -144,8 +144,13 @@ def train_model(session: Session, lookups_path: Path | None = None, seed: int = 
     from caldicott.matching.training import train
 
     people = list(repository.register_people(session))
-    if len(people) < 2:
-        raise Unprocessable("the register needs at least two people to train a model")
+    # People, not rows: a person's previous names and addresses are rows of
+    # their own, and the prior is one over the people.
+    count = len({p.nhs_number for p in people})
+    if count < 2:
+        raise Unprocessable(f"the register holds {count} "
+                            f"{'person' if count == 1 else 'people'}: training a model "
+                            "needs at least two (import the register first)")
     lookups = read_lookups(lookups_path) if lookups_path else None
     trained = train(people_frame(people), people_frame(lookups) if lookups else None,
                     seed=seed, max_pairs=max_pairs)

@@ -3,13 +3,18 @@
 Steps (Splink's documented approach):
 
 1. λ, the probability that two random records match, from deterministic rules
-   with an assumed recall;
+   with an assumed recall (1/N where they find no pair: λ = 0 would stop EM
+   with a math domain error);
 2. u for every level by random sampling of pairs;
 3. m by expectation maximisation, in two sessions: blocked on date of birth
    (estimates names, postcode, sex) and on postcode (estimates date of birth
-   and names);
+   and names), each falling back to a wider column where its own pairs nobody
+   or EM fails (:data:`EM_BLOCKING`). Data with no evident match (a clean
+   register, no look-ups) skips EM: it has no matches to learn m from, and m
+   takes stated values (:func:`state_unestimated`);
 4. pinning (:func:`pin_extremes`): levels that EM drives to an extreme the data
-   cannot support are set to stated values, and the model says which.
+   cannot support are set to stated values, and the model says which;
+5. the prior set to one in the register's people (:func:`scale_prior`).
 
 With look-ups (past or synthetic tracing requests) the model is trained as a
 ``link_only`` job between look-ups and the register; without, as a
@@ -19,8 +24,10 @@ addresses, so the same person appears more than once).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +77,16 @@ U_FLOOR = 1e-6  # a level never seen among random pairs (Splink's own value)
 ASSUMED_RECALL = 0.7
 
 
+# The EM sessions, each blocked on the first column that gives record pairs:
+# date of birth (estimates names, postcode, sex), then postcode (estimates date
+# of birth and names). The wider columns after them serve registers too small or
+# too clean for the first to pair anyone (every postcode different).
+EM_BLOCKING = (
+    ("birth_date", "birth_year"),
+    ("postcode", "postcode_district", "family_name"),
+)
+
+
 @dataclass
 class TrainedModel:
     model: dict[str, Any]
@@ -109,32 +126,74 @@ def train(register: pd.DataFrame, lookups: pd.DataFrame | None = None, *, seed: 
     Example:
         >>> model = train(people_frame(register_people), people_frame(requests))  # doctest: +SKIP
     """
-    import splink
     from splink import DuckDBAPI, Linker
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    db_api = DuckDBAPI()
-    drop = [c for c in register.columns if c.startswith("tf_")]
-    if lookups is not None:
-        link_type = "link_only"
-        tables = [db_api.register(lookups.drop(columns=drop, errors="ignore"),
-                                  dataset_display_name="lookups"),
-                  db_api.register(register.drop(columns=drop), dataset_display_name="register")]
-    else:
-        link_type = "dedupe_only"
-        tables = [db_api.register(register.drop(columns=drop))]
+    people = register_size or _people_in(register)
+    if people < 2:
+        raise ValueError("the register needs at least two people")
+    link_type, tables = _tables(DuckDBAPI(), register, lookups)
     linker = Linker(tables, settings_dict(link_type), log_level=None)
     linker.training.estimate_probability_two_random_records_match(
         list(DETERMINISTIC_RULES), recall=ASSUMED_RECALL)
+    settings = linker._settings_obj  # Splink has no public reader or setter for λ
+    evident_matches = float(settings._probability_two_random_records_match) > 0.0
+    if not evident_matches:
+        # log(λ = 0) would stop EM with a math domain error; 1/N is λ for a
+        # tracing request (see scale_prior).
+        settings._probability_two_random_records_match = 1.0 / people
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        splink.block_on("birth_date"), estimate_without_term_frequencies=True)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        splink.block_on("postcode"), estimate_without_term_frequencies=True)
     model = linker.misc.save_model_to_json()
-    pins = pin_extremes(model)
-    pins.append(scale_prior(model, register_size or _people_in(register)))
+    if evident_matches:
+        def relink(saved: dict[str, Any]) -> Any:
+            return Linker(tables, saved, log_level=None)
+
+        for rules in EM_BLOCKING:
+            linker, model = _expectation_maximisation(linker, model, rules, relink)
+    pins = state_unestimated(model)
+    pins += pin_extremes(model)
+    pins.append(scale_prior(model, people))
     return TrainedModel(model=model, pins=pins, link_type=link_type)
+
+
+def _tables(db_api: Any, register: pd.DataFrame,
+            lookups: pd.DataFrame | None) -> tuple[str, list[Any]]:
+    """The link type and Splink's tables: look-ups against the register, or the
+    register's rows against each other."""
+    drop = [c for c in register.columns if c.startswith("tf_")]
+    if lookups is None:
+        return "dedupe_only", [db_api.register(register.drop(columns=drop))]
+    return "link_only", [
+        db_api.register(lookups.drop(columns=drop, errors="ignore"),
+                        dataset_display_name="lookups"),
+        db_api.register(register.drop(columns=drop), dataset_display_name="register")]
+
+
+def _expectation_maximisation(linker: Any, model: dict[str, Any], rules: tuple[str, ...],
+                              relink: Callable[[dict[str, Any]], Any]
+                              ) -> tuple[Any, dict[str, Any]]:
+    """One EM session, blocked on the first of ``rules`` where EM runs to the end.
+
+    A rule can pair no records (every postcode different) or pair only
+    non-matches, where EM's estimates underflow (Splink refuses an m below
+    1e-300) or λ reaches 0 (a log of 0, a division by 0). Such a session leaves
+    Splink's linker half-changed, so the next rule starts from a linker rebuilt
+    from ``model``, the parameters before the session. If no rule works, the
+    session's comparisons keep what another session estimated, or stated
+    values (:func:`state_unestimated`). Returns the linker and its parameters.
+    """
+    import splink
+    from splink.internals.exceptions import EMTrainingException
+
+    for column in rules:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                splink.block_on(column), estimate_without_term_frequencies=True)
+        except (EMTrainingException, ArithmeticError, ValueError):
+            linker = relink(copy.deepcopy(model))
+            continue
+        return linker, linker.misc.save_model_to_json()
+    return linker, model
 
 
 def _people_in(register: pd.DataFrame) -> int:
@@ -160,6 +219,39 @@ def scale_prior(model: dict[str, Any], register_size: int) -> dict[str, Any]:
     return {"comparison": "prior", "level": f"1 / {register_size} people",
             "parameter": "probability_two_random_records_match", "trained": trained,
             "pinned": 1.0 / register_size}
+
+
+def state_unestimated(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """Give a comparison no EM session estimated the hand-set m; return the pins.
+
+    For data without evident matches (a clean register and no look-ups) or
+    where no EM session could run: m (how often a true match falls in each
+    level) cannot come from data that holds no matches, so it comes from the
+    stated values of :mod:`caldicott.matching.handmade`, as does u where random
+    sampling never saw the level.
+    """
+    from caldicott.matching.handmade import handmade_model
+
+    stated = {c["output_column_name"]: c for c in handmade_model()["comparisons"]}
+    pins: list[dict[str, Any]] = []
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        if any(_as_float(lv.get("m_probability")) is not None for lv in levels):
+            continue
+        hand = [lv for lv in stated[name]["comparison_levels"] if not lv.get("is_null_level")]
+        for level, hand_level in zip(levels, hand, strict=True):
+            label = level.get("label_for_charts", "")
+            level["m_probability"] = hand_level["m_probability"]
+            pins.append({"comparison": name, "level": label, "parameter": "m",
+                         "trained": None, "pinned": hand_level["m_probability"]})
+            if _as_float(level.get("u_probability")) is None:
+                # Unseen among a small register's few random pairs: u says
+                # how common agreement is by chance, which the stated u knows.
+                level["u_probability"] = hand_level["u_probability"]
+                pins.append({"comparison": name, "level": label, "parameter": "u",
+                             "trained": None, "pinned": hand_level["u_probability"]})
+    return pins
 
 
 def _as_float(value: Any) -> float | None:

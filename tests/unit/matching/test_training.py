@@ -1,7 +1,13 @@
 from __future__ import annotations
 
 from caldicott.matching.handmade import handmade_model
-from caldicott.matching.training import M_FLOOR, U_FLOOR, pin_extremes, scale_prior
+from caldicott.matching.training import (
+    M_FLOOR,
+    U_FLOOR,
+    pin_extremes,
+    scale_prior,
+    state_unestimated,
+)
 
 
 def _level(model: dict, comparison: str, label: str) -> dict:
@@ -61,3 +67,25 @@ def test_new_rare_levels_are_pinned_when_em_drives_them_to_zero() -> None:
     assert _level(model, "family_name", "family name is the given name")["m_probability"] \
         >= M_FLOOR
     assert any(p["level"] == "family name is the given name" for p in pins)
+
+
+def test_a_comparison_no_em_session_estimated_takes_the_stated_m_and_unseen_u() -> None:
+    stated = handmade_model()
+    model = handmade_model()
+    for level in _levels(model, "postcode"):
+        level["m_probability"] = None
+    _level(model, "postcode", "sector")["u_probability"] = None
+    _level(model, "sex", "exact")["m_probability"] = 0.5  # estimated: left alone
+    pins = state_unestimated(model)
+    assert [lv["m_probability"] for lv in _levels(model, "postcode")] == [
+        lv["m_probability"] for lv in _levels(stated, "postcode")]
+    assert _level(model, "postcode", "sector")["u_probability"] == \
+        _level(stated, "postcode", "sector")["u_probability"]
+    assert _level(model, "sex", "exact")["m_probability"] == 0.5
+    assert {p["comparison"] for p in pins} == {"postcode"}
+    assert {(p["level"], p["parameter"]) for p in pins} >= {("sector", "u"), ("else", "m")}
+
+
+def _levels(model: dict, comparison: str) -> list[dict]:
+    return [lv for c in model["comparisons"] if c["output_column_name"] == comparison
+            for lv in c["comparison_levels"] if not lv.get("is_null_level")]
