@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from caldicott.errors import CaldicottError, NotAFile
 from caldicott.matching.core.release import Ranked, ReleaseRule, best_per_person, decide, margin_of
+from caldicott.postcodes import CANONICAL_SQL as _UK_SPACED
 
 KEYS_COLUMN = "blocking_keys"
-_UK_FULL = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ([0-9])[A-Z]{2}$"
 IN_COLUMNS = ("query_id", "given_name", "family_name", "birth_date", "postcode", "sex")
 REQUIRED = ("query_id", "given_name", "family_name", "birth_date")
 OUT_COLUMNS = ("query_id", "outcome", "nhs_number", "match_probability", "margin")
@@ -96,7 +96,6 @@ def decide_rows(pairs: Any, rule: ReleaseRule) -> dict[str, tuple[str, str, str,
 # The register as Splink reads it, derived in DuckDB from the index's stored
 # (already normalised) columns: the values ``normalise.from_index`` gives (the
 # batch = real-time test checks it), with the blocking keys as "column=value".
-_UK_SPACED = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ([0-9])[A-Z]{2}$"
 _STORED = ("id", "nhs_number", "given_name", "family_name", "given_nicks", "birth_date",
            "postcode", "sex", "tf_given_name", "tf_family_name", "tf_postcode")
 _TF_COLUMNS = ("given_name", "family_name", "postcode")
