@@ -11,7 +11,12 @@ from sqlalchemy import Engine, text
 
 from caldicott.db import PING_AFTER_IDLE, make_engine
 from caldicott.settings import Settings
-from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.conftest import BACKENDS, _create_postgres_database, _drop_postgres_database
+
+# These tests are about PostgreSQL's pool alone: a run limited to other backends
+# (CALDICOTT_TEST_BACKENDS=sqlite) must not need, or touch, a PostgreSQL server.
+pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS,
+                                reason="PostgreSQL is not among CALDICOTT_TEST_BACKENDS")
 
 
 @pytest.fixture()

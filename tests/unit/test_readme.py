@@ -45,3 +45,11 @@ def test_quickstart_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert "demo" in commands[0]
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1].split("#")[0].strip() in ci.splitlines()
+
+
+def test_the_layout_lists_every_package_folder() -> None:
+    section = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    folders = sorted(p.parent.name for p in (ROOT / "src" / "caldicott").glob("*/__init__.py"))
+    assert len(folders) >= 10
+    missing = [name for name in folders if f"\n  {name}/ " not in section]
+    assert missing == []

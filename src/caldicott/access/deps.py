@@ -27,7 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from caldicott.access import service
-from caldicott.access.core.policy import Verdict, can
+from caldicott.access.core.policy import can
+from caldicott.access.core.policy import ensure as ensure  # re-exported for the edges
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role, TokenScope
 from caldicott.access.core.tokens import hash_token
@@ -197,9 +198,3 @@ def require_same_org(principal: Principal, organisation_id: int) -> None:
 def require_allowed(principal: Principal, action: Action, organisation_id: int) -> None:
     """403 unless the matrix allows ``action`` on data owned by ``organisation_id``."""
     ensure(can(principal, action, organisation_id=organisation_id))
-
-
-def ensure(verdict: Verdict) -> None:
-    """Turn a refusing :class:`Verdict` (from ``can`` or ``may_review``) into a 403."""
-    if not verdict.allowed:
-        raise Forbidden(verdict.reason)

@@ -25,13 +25,6 @@ def add_decisions(session: Session, rows: Iterable[dict[str, Any]]) -> None:
         session.execute(insert(AgreementDecisionRow), batch)
 
 
-def count_decisions(session: Session, agreement: str | None = None) -> int:
-    query = select(func.count()).select_from(AgreementDecisionRow)
-    if agreement is not None:
-        query = query.where(AgreementDecisionRow.agreement == agreement)
-    return int(session.scalar(query) or 0)
-
-
 def iter_requests_for_replay(
     session: Session, *, agreement: str | None, channels: Iterable[str], batch: int = 2000
 ) -> Iterator[Any]:

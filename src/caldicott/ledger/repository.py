@@ -12,10 +12,10 @@ round are one statement (data-modifying CTEs over arrays): one round trip.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, literal, select, union_all, update
+from sqlalchemy import Row, Table, bindparam, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,6 @@ from caldicott.requests.models import TraceRequestRow
 HEAD_ID = 1
 HEAD = cast(Table, LedgerHead.__table__)
 ENTRY = cast(Table, LedgerEntry.__table__)
-DETAIL = cast(Table, LedgerDetail.__table__)
 NODE = cast(Table, LedgerNode.__table__)
 STREAM_BATCH = 5000
 
@@ -47,15 +46,6 @@ def node_key(level: int, position: int) -> int:
     return ((((position + 1) << level) - 1) << 6) | level
 
 
-# A no-op UPDATE ... RETURNING is a row lock on PostgreSQL and the write lock on
-# SQLite, taken before anything is read, so concurrent appenders queue instead of
-# one failing with a stale snapshot.
-_LOCK_HEAD = (update(HEAD).where(HEAD.c.id == HEAD_ID).values(tree_size=HEAD.c.tree_size)
-              .returning(HEAD.c.tree_size, HEAD.c.frontier))
-_WRITE_HEAD = (update(HEAD).where(HEAD.c.id == HEAD_ID)
-               .values(tree_size=bindparam("size"), root=bindparam("root"),
-                       frontier=bindparam("frontier")))
-_INSERT_ENTRY, _INSERT_DETAIL, _INSERT_NODE = ENTRY.insert(), DETAIL.insert(), NODE.insert()
 _READ_HEAD = select(HEAD.c.tree_size, HEAD.c.root, HEAD.c.frontier).where(HEAD.c.id == HEAD_ID)
 _LEAVES = (select(ENTRY.c.index, ENTRY.c.leaf_hash)
            .where(ENTRY.c.index.in_(bindparam("wanted", expanding=True))))
@@ -236,40 +226,12 @@ def pg_set_aside(raw: Any, rows: Sequence[tuple[QueuedRow, str]]) -> None:
         cursor.execute(_PG_SET_ASIDE, params, binary=True)
 
 
-def lock_head(session: Session) -> tuple[int, bytes]:
-    """Take the append lock and read ``(tree_size, frontier)``."""
-    connection = session.connection()
-    row = connection.execute(_LOCK_HEAD).one_or_none()
-    if row is None:  # a database made without the migration's seed row
-        connection.execute(HEAD.insert().values(id=HEAD_ID, tree_size=0, root=EMPTY_ROOT,
-                                                frontier=b""))
-        return 0, b""
-    return int(row.tree_size), bytes(row.frontier)
-
-
 def read_head(session: Session) -> tuple[int, bytes, bytes]:
     """``(tree_size, root, frontier)`` without locking."""
     row = session.connection().execute(_READ_HEAD).one_or_none()
     if row is None:
         return 0, EMPTY_ROOT, b""
     return int(row.tree_size), bytes(row.root), bytes(row.frontier)
-
-
-def write_head(session: Session, size: int, root: bytes, frontier: bytes) -> None:
-    session.connection().execute(_WRITE_HEAD, {"size": size, "root": root,
-                                               "frontier": frontier})
-
-
-def insert_leaves(session: Session, entries: Sequence[Mapping[str, Any]],
-                  details: Sequence[Mapping[str, Any]],
-                  nodes: Sequence[Mapping[str, Any]]) -> None:
-    """Insert entry rows, detail rows and node rows (executemany where several)."""
-    connection = session.connection()
-    connection.execute(_INSERT_ENTRY, list(entries))
-    if details:
-        connection.execute(_INSERT_DETAIL, list(details))
-    if nodes:
-        connection.execute(_INSERT_NODE, list(nodes))
 
 
 def fetch_nodes(session: Session, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
@@ -306,11 +268,6 @@ def fetch_nodes_with_size(session: Session,
     return size, found
 
 
-def leaf_hash_at(session: Session, index: int) -> bytes | None:
-    value = session.scalar(select(LedgerEntry.leaf_hash).where(LedgerEntry.index == index))
-    return None if value is None else bytes(value)
-
-
 def entries_between(session: Session, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
     """Entries ``(index, entry, leaf_hash)`` with ``start <= index < end``, in order."""
     rows = session.execute(
@@ -323,10 +280,6 @@ def entries_between(session: Session, start: int, end: int) -> list[tuple[int, b
 def detail_at(session: Session, index: int) -> bytes | None:
     value = session.scalar(select(LedgerDetail.body).where(LedgerDetail.index == index))
     return None if value is None else bytes(value)
-
-
-def count_entries(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
 
 
 def _stream(session: Session, statement: Any) -> Iterator[Any]:

@@ -48,7 +48,7 @@ log = logging.getLogger("caldicott.access")
 def search_patient(request: Request, session: SessionDep, settings: SettingsDep,
                    principal: Tracer, reason: Reason = None) -> JSONResponse:
     """Search the register as PDS does (family, given, birthdate, gender,
-    address-postalcode, _fuzzy-match, _exact-match, _max-results)."""
+    address-postalcode, _fuzzy-match, _exact-match, _max-results or _count)."""
     params: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
         params.setdefault(name, []).append(value)

@@ -19,20 +19,20 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caldicott.errors import CaldicottError, NotAFile
+from caldicott.errors import CaldicottError
 from caldicott.matching.core.release import Ranked, ReleaseRule, best_per_person, decide, margin_of
+from caldicott.matching.service import read_queries, request_person, scorer_for
+from caldicott.postcodes import CANONICAL_SQL as _UK_SPACED
 
 KEYS_COLUMN = "blocking_keys"
-_UK_FULL = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ([0-9])[A-Z]{2}$"
 IN_COLUMNS = ("query_id", "given_name", "family_name", "birth_date", "postcode", "sex")
-REQUIRED = ("query_id", "given_name", "family_name", "birth_date")
 OUT_COLUMNS = ("query_id", "outcome", "nhs_number", "match_probability", "margin")
 
 
@@ -45,28 +45,6 @@ class BatchReport:
     # Seconds spent per phase: reading the queries, loading the register into
     # DuckDB, preparing the requests, Splink's predict, the release rule, writing.
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-
-def read_queries(path: Path, strict: bool = True) -> Iterator[tuple[str, Any]]:
-    """Yield (query_id, TraceRequest or the error) per row of a queries CSV."""
-    from caldicott.matching.service import check_request
-
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise NotAFile(f"{path.name}: missing column(s) {', '.join(missing)}")
-        for row in reader:
-            try:
-                request = check_request(row["given_name"], row["family_name"],
-                                        row["birth_date"], row.get("postcode") or None,
-                                        (row.get("sex") or "").strip().lower() or None)
-            except CaldicottError as error:
-                if strict:
-                    raise
-                yield row["query_id"], error
-                continue
-            yield row["query_id"], request
 
 
 def _format(value: float | None) -> str:
@@ -96,7 +74,6 @@ def decide_rows(pairs: Any, rule: ReleaseRule) -> dict[str, tuple[str, str, str,
 # The register as Splink reads it, derived in DuckDB from the index's stored
 # (already normalised) columns: the values ``normalise.from_index`` gives (the
 # batch = real-time test checks it), with the blocking keys as "column=value".
-_UK_SPACED = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ([0-9])[A-Z]{2}$"
 _STORED = ("id", "nhs_number", "given_name", "family_name", "given_nicks", "birth_date",
            "postcode", "sex", "tf_given_name", "tf_family_name", "tf_postcode")
 _TF_COLUMNS = ("given_name", "family_name", "postcode")
@@ -266,8 +243,6 @@ def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | N
     columns in SQL); the queries are scored ``chunk`` at a time, each chunk
     reported to ``progress`` as it is written.
     """
-    from caldicott.matching.service import request_person, scorer_for
-
     rule = rule or ReleaseRule()
     version, scorer = scorer_for(session)
     report = BatchReport(model_version=version)

@@ -73,10 +73,6 @@ def model_by_version(session: Session, version: int) -> MatchingModelRow | None:
     return session.get(MatchingModelRow, version)
 
 
-def list_models(session: Session) -> list[MatchingModelRow]:
-    return list(session.scalars(select(MatchingModelRow).order_by(MatchingModelRow.version)))
-
-
 # --- the blocking index ---------------------------------------------------------------
 
 def index_people(record: PatientRecord) -> Iterator[Person]:
@@ -218,10 +214,6 @@ def replace_index(session: Session, people: Iterable[Person],
     if postgres:
         connection.execute(text("ANALYZE match_index"))
     return len(people)
-
-
-def count_index_rows(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(MatchIndexRow)) or 0
 
 
 @lru_cache(maxsize=1024)

@@ -134,9 +134,17 @@ def _redact(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+def _self_link(base_url: str) -> list[dict[str, str]]:
+    # The search's own URL without its parameters: they are a patient's name, date of
+    # birth and postcode, and a Bundle is stored and logged by clients and proxies that
+    # never see the query string. FHIR clients only need the link to be there.
+    return [{"relation": "self", "url": f"{base_url}/Patient"}]
+
+
 def bundle(session: Session, result: SearchResult, base_url: str) -> dict[str, Any]:
     """The searchset Bundle PDS returns, best first; TOO_MANY_MATCHES as an outcome entry."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    link = _self_link(base_url)
     if result.too_many:
         outcome = {"resourceType": "OperationOutcome", "issue": [{
             "severity": "information", "code": "multiple-matches",
@@ -145,10 +153,10 @@ def bundle(session: Session, result: SearchResult, base_url: str) -> dict[str, A
                 "code": "TOO_MANY_MATCHES", "display": "Too Many Matches"}]},
             "diagnostics": "more people match than _max-results allows; narrow the search"}]}
         return {"resourceType": "Bundle", "type": "searchset", "timestamp": now, "total": 0,
-                "entry": [{"search": {"mode": "outcome"}, "resource": outcome}]}
+                "link": link, "entry": [{"search": {"mode": "outcome"}, "resource": outcome}]}
     records = load_records(session, [n for n, _ in result.scored])
     entries = [{"fullUrl": f"{base_url}/Patient/{n}", "search": {"score": score},
                 "resource": _redact(record_to_fhir(records[n]))}
                for n, score in result.scored if n in records]
     return {"resourceType": "Bundle", "type": "searchset", "timestamp": now,
-            "total": len(entries), "entry": entries}
+            "total": len(entries), "link": link, "entry": entries}

@@ -5,16 +5,18 @@ Services never commit; the edge (CLI command, route) owns the transaction.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caldicott.errors import InvalidInput, Unprocessable
+from caldicott.errors import CaldicottError, InvalidInput, NotAFile, Unprocessable
 from caldicott.matching import repository
 from caldicott.matching.core.normalise import (
     Person,
@@ -26,6 +28,8 @@ from caldicott.matching.core.release import ReleaseRule
 from caldicott.matching.core.scorer import ModelMismatch, Scorer, model_hash
 from caldicott.matching.core.trace import TraceResult, trace
 
+#: The columns a queries CSV must have (batch tracing, training look-ups).
+REQUIRED = ("query_id", "given_name", "family_name", "birth_date")
 _scorers: dict[tuple[int, str], Scorer] = {}
 _lock = threading.Lock()
 
@@ -66,6 +70,27 @@ def check_request(given: str | None, family: str | None, birth_date: str | dt.da
     if sex is not None and sex not in ("male", "female", "other", "unknown"):
         raise InvalidInput(f"sex {sex!r} is not one of male, female, other, unknown")
     return TraceRequest(given or None, family, born, postcode or None, sex)
+
+
+def read_queries(path: Path, strict: bool = True) -> Iterator[tuple[str, Any]]:
+    """Yield (query_id, TraceRequest or the error) per row of a queries CSV (the batch
+    trace's input, and the look-ups training reads)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise NotAFile(f"{path.name}: missing column(s) {', '.join(missing)}")
+        for row in reader:
+            try:
+                request = check_request(row["given_name"], row["family_name"],
+                                        row["birth_date"], row.get("postcode") or None,
+                                        (row.get("sex") or "").strip().lower() or None)
+            except CaldicottError as error:
+                if strict:
+                    raise
+                yield row["query_id"], error
+                continue
+            yield row["query_id"], request
 
 
 def scorer_for(session: Session, version: int | None = None) -> tuple[int, Scorer]:
@@ -171,7 +196,5 @@ def train_model(session: Session, lookups_path: Path | None = None, seed: int = 
 
 def read_lookups(path: Path) -> list[Person]:
     """Read a look-ups CSV (the batch query columns) into normalised people."""
-    from caldicott.matching.batch import read_queries
-
     return [request_person(q, qid) for qid, q in read_queries(path, strict=False)
             if isinstance(q, TraceRequest)]

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from caldicott.errors import Conflict, InvalidInput, NotFound
 from caldicott.orgs import repository
 from caldicott.orgs.models import ORGANISATION_KINDS, OrganisationRow
+from caldicott.postcodes import IN_TEXT as _POSTCODE_SHAPED
 
 # ODS-style codes: "X26" (NHS Digital), "RJ1", "HO-IE". Upper case, 2 to 16 characters.
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,15}$")
 # Codes go into ledger events in the clear, and the ledger refuses anything shaped like
 # a postcode or an NHS number there: such a code would make every later event fail.
-_POSTCODE_SHAPED = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 _NHS_NUMBER_SHAPED = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import operator
-import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from caldicott.postcodes import CANONICAL as _CANONICAL_POSTCODE
 from caldicott.register.records import (
     _NAME,
     SEXES,
@@ -220,7 +220,6 @@ def read_register_csv(handle: IO[str]) -> tuple[RowReader, Iterator[tuple[int, l
 # The fast path of a bulk load (:func:`new_patient`): a row whose values are
 # already in their canonical form becomes table rows directly. Anything else
 # (or anything doubtful) goes the ordinary way, so both give the same result.
-_CANONICAL_POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}")
 _NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 _NHS_OFFSET = ord("0") * sum(_NHS_WEIGHTS)
 _OPEN_END = "9999-12-31"  # dt.date.max, as the merge sorts open ends

@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 
 from nhs_number.validate import calculate_checksum
 
+from caldicott.postcodes import SPACED_OR_NOT as _POSTCODE
+
 SEXES = ("male", "female", "other", "unknown")
 
-# The shape of a UK postcode (outward code, space, inward code). Real-world
-# validity (whether the postcode exists) needs the ONS directory, which the
-# register does not hold; the shape is what a register import can check.
-_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 # Letters of any script, with the joiners real names use (O'Neil, Jean-Luc, St. John).
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '\u2019.-])*$")
 

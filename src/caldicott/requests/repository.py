@@ -11,10 +11,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from caldicott.access.models import UserRow
 from caldicott.agreements.models import AgreementDecisionRow
 from caldicott.orgs.models import OrganisationRow
-from caldicott.register.models import PatientRow
 from caldicott.requests.core.states import Status, is_closed, sources_of
 from caldicott.requests.models import (
     PublicInterestRow,
@@ -48,11 +46,6 @@ def by_idempotency_key(session: Session, user_id: int, key: str) -> TraceRequest
     return session.scalars(select(TraceRequestRow).where(
         TraceRequestRow.requested_by == user_id,
         TraceRequestRow.idempotency_key == key)).one_or_none()
-
-
-def batch_ids(session: Session, batch_id: str) -> list[int]:
-    return list(session.scalars(select(TraceRequestRow.id).where(
-        TraceRequestRow.batch_id == batch_id).order_by(TraceRequestRow.id)))
 
 
 def add_all(session: Session, rows: Sequence[TraceRequestRow]) -> None:
@@ -89,10 +82,6 @@ def add_release(session: Session, row: TraceReleaseRow) -> None:
     session.flush()
 
 
-def release_of(session: Session, request_id: int) -> TraceReleaseRow | None:
-    return session.get(TraceReleaseRow, request_id)
-
-
 def releases_of(session: Session, request_ids: Sequence[int]) -> dict[int, TraceReleaseRow]:
     if not request_ids:
         return {}
@@ -114,10 +103,6 @@ def organisation_id(session: Session, code: str) -> int | None:
         OrganisationRow.code == code.strip().upper())).one_or_none()
 
 
-def user_exists(session: Session, user_id: int) -> bool:
-    return session.get(UserRow, user_id) is not None
-
-
 def decided_as_of(session: Session, row: TraceRequestRow) -> dt.date | None:
     """The date the request's stored decision was made as of."""
     if row.decision_id is None:
@@ -125,12 +110,6 @@ def decided_as_of(session: Session, row: TraceRequestRow) -> dt.date | None:
     day: dt.date | None = session.scalar(select(AgreementDecisionRow.as_of)
                                          .where(AgreementDecisionRow.id == row.decision_id))
     return day
-
-
-def is_restricted(session: Session, nhs_number: str) -> bool:
-    """Whether the register marks the patient restricted (their location never leaves)."""
-    return bool(session.scalar(select(PatientRow.restricted)
-                               .where(PatientRow.nhs_number == nhs_number)))
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caldicott.access.core.policy import can
+from caldicott.access.core.policy import can, ensure
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role
-from caldicott.access.deps import ensure
 from caldicott.agreements import service as agreements
 from caldicott.agreements.core import (
     Agreement,

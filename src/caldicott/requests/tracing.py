@@ -15,10 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caldicott.access.core.policy import can, may_review
+from caldicott.access.core.policy import can, ensure, may_review
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role
-from caldicott.access.deps import ensure
 from caldicott.agreements.core import Approval, Outcome, decide_under
 from caldicott.errors import Conflict, Forbidden
 from caldicott.ledger.core.events import digest_text

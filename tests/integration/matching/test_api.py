@@ -103,6 +103,27 @@ def test_too_many_matches_is_reported_as_pds_reports_it(client: TestClient) -> N
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "TOO_MANY_MATCHES"
 
 
+def test_fhirs_standard_count_limits_a_search_as_max_results_does(client: TestClient) -> None:
+    both = client.get("/fhir/Patient?family=Brannigan&birthdate=eq1990-05-05&_count=2").json()
+    assert both["total"] == 2
+    too_many = client.get("/fhir/Patient?family=Brannigan&birthdate=eq1990-05-05&_count=1")
+    assert too_many.status_code == 200
+    outcome = too_many.json()["entry"][0]["resource"]
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "TOO_MANY_MATCHES"
+    agreeing = client.get("/fhir/Patient?family=Brannigan&birthdate=eq1990-05-05"
+                          "&_count=2&_max-results=2")
+    assert agreeing.json()["total"] == 2
+
+
+def test_the_search_bundle_links_to_itself_without_the_searched_details(
+        client: TestClient) -> None:
+    for limit in ("2", "1"):  # a list of people, and the too-many-matches outcome
+        body = _search(client, family="Brannigan", birthdate="eq1990-05-05",
+                       _max_results=limit).json()
+        assert body["link"] == [{"relation": "self",
+                                 "url": "http://testserver/fhir/Patient"}], limit
+
+
 def test_a_restricted_patients_address_and_gp_are_never_returned(client: TestClient) -> None:
     body = _search(client, family="Vantablack", birthdate="eq1975-07-07").json()
     patient = body["entry"][0]["resource"]
@@ -136,6 +157,10 @@ BAD_SEARCHES = [
     ("family=Lee&birthdate=gt1990", "INVALID_VALUE", "must be eqYYYY-MM-DD"),
     ("family=Lee&birthdate=eq1990-01-01&_max-results=0", "INVALID_VALUE", "from 1 to 50"),
     ("family=Lee&birthdate=eq1990-01-01&_max-results=51", "INVALID_VALUE", "from 1 to 50"),
+    ("family=Lee&birthdate=eq1990-01-01&_count=0", "INVALID_VALUE", "_count must be"),
+    ("family=Lee&birthdate=eq1990-01-01&_count=51", "INVALID_VALUE", "_count must be"),
+    ("family=Lee&birthdate=eq1990-01-01&_count=5&_max-results=6", "INVALID_SEARCH_DATA",
+     "disagree"),
     ("family=L*&birthdate=eq1990-01-01", "INVALID_VALUE", "at least 2 characters"),
     ("family=*ee&birthdate=eq1990-01-01", "INVALID_VALUE", "at least 2 characters"),
     ("family=Lee&birthdate=eq1990-01-01&shoe-size=9", "ADDITIONAL_PROPERTIES", "shoe-size"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 from pathlib import Path
@@ -18,7 +19,19 @@ from caldicott.ledger.core.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path("/work/shared/vectors/merkle")
+REPOSITORY = Path(__file__).parents[3]
+
+
+def _shared_vectors(repository: Path) -> Path:
+    """``../shared/vectors/merkle`` beside the repository (a git worktree may sit a level
+    deeper, so the nearest ancestor holding ``shared/`` counts)."""
+    for folder in repository.parents:
+        if (folder / "shared" / "vectors" / "merkle").is_dir():
+            return folder / "shared" / "vectors" / "merkle"
+    raise FileNotFoundError(f"no shared/vectors/merkle beside {repository} or above it")
+
+
+VECTORS = _shared_vectors(REPOSITORY)
 STANDARD_LEAVES = [bytes.fromhex(h) for h in (
     "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
     "606162636465666768696a6b6c6d6e6f")]
@@ -96,3 +109,17 @@ def test_roots_of_first_n_standard_leaves_match_readme_table(n: int) -> None:
 
 def test_empty_tree_root_is_sha256_of_nothing() -> None:
     assert EMPTY_ROOT.hex() == README_ROOTS[0]
+
+
+
+def test_the_vectors_are_read_from_shared_beside_the_repository(tmp_path: Path) -> None:
+    vectors = tmp_path / "shared" / "vectors" / "merkle"
+    vectors.mkdir(parents=True)
+    assert _shared_vectors(tmp_path / "caldicott") == vectors
+    assert _shared_vectors(tmp_path / "wt" / "a-worktree") == vectors
+
+
+def test_no_absolute_path_is_written_into_the_vector_test() -> None:
+    strings = [node.value for node in ast.walk(ast.parse(Path(__file__).read_text()))
+               if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    assert [s for s in strings if s.startswith("/") and len(s) > 1] == []

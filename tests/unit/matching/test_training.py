@@ -40,10 +40,15 @@ def test_a_level_never_seen_is_neutral_not_a_guess() -> None:
 
 
 def test_the_given_name_swap_level_carries_no_weight() -> None:
+    # As EM might leave it: a swap seen among matches far more than among random
+    # pairs (weight log2(0.05 / 1e-5), about +12), counted again in family_name.
     model = handmade_model()
-    pin_extremes(model)
     level = _level(model, "given_name", "given and family swapped")
-    assert level["m_probability"] == level["u_probability"]
+    level["m_probability"], level["u_probability"] = 0.05, 1e-5
+    pins = pin_extremes(model)
+    assert level["m_probability"] == level["u_probability"] == 1e-5
+    assert {"comparison": "given_name", "level": "given and family swapped",
+            "parameter": "m=u", "trained": 0.05, "pinned": 1e-5} in pins
 
 
 def test_floors_an_else_level_em_drove_to_zero() -> None:

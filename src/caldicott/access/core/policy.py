@@ -1,8 +1,9 @@
 """Decisions about one principal: may they do this, here? (pure)
 
 Separation of duties is enforced, not advised: nobody approves a release they
-requested or traced (:func:`may_review`). Later code calls these and turns a
-refusal into a 403 with the verdict's reason.
+requested or traced (:func:`may_review`). :func:`ensure` turns a refusal into
+:class:`~caldicott.errors.Forbidden` (a 403 with the verdict's reason), so use
+cases check permissions without importing the web edge.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role, Scope, scope_of, token_allows
+from caldicott.errors import Forbidden
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +87,17 @@ def may_review(principal: Principal, requested_by: int | None,
         return Verdict(False, "you traced this request; another reviewer must approve its "
                               "release")
     return Verdict(True, "reviewer independent of the request and the trace")
+
+
+def ensure(verdict: Verdict) -> None:
+    """Turn a refusing :class:`Verdict` (from ``can`` or ``may_review``) into a 403.
+
+    Example:
+        >>> ensure(Verdict(True, "allowed"))
+        >>> ensure(Verdict(False, "no"))
+        Traceback (most recent call last):
+        ...
+        caldicott.errors.Forbidden: no
+    """
+    if not verdict.allowed:
+        raise Forbidden(verdict.reason)

@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from caldicott.postcodes import IN_TEXT as _POSTCODE_LIKE
+
 JSONScalar = str | int | bool | None
 Outcome = Literal["success", "refused", "failure"]
 # FHIR AuditEvent.action: create, read, update, delete, execute
@@ -41,7 +43,6 @@ NONCE_BYTES = 16
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,199}")
 # A ten-digit run (spaced or not) or a UK postcode, anywhere in a free string.
 _NHS_LIKE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
-_POSTCODE_LIKE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
 
 
 class IdentifierInTheClear(ValueError):

@@ -21,8 +21,8 @@ from typing import Any
 import jellyfish
 from nicknames import NickNamer
 
-# UK postcode shape: outward code, inward code (sector digit + unit letters).
-_UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9])([A-Z]{2})$")
+from caldicott.postcodes import COMPACT as _UK_POSTCODE
+
 _SEXES = {"male": "male", "m": "male", "female": "female", "f": "female", "other": "other"}
 
 

@@ -4,8 +4,9 @@ Follows NHS England's Personal Demographics Service (see domain.md 5.3-5.4):
 ``family``, ``given`` (repeatable), ``gender``, ``birthdate`` (``eq``/``ge``/
 ``le``, repeatable for a range), ``address-postalcode`` (or
 ``address-postcode``), ``_fuzzy-match``, ``_exact-match``, ``_history``,
-``_max-results`` (1-50). Anything else is refused, as PDS refuses it, with the
-PDS error code in the OperationOutcome.
+``_max-results`` (1-50), and FHIR's standard ``_count`` with the same meaning
+and limits (generic FHIR clients send it: fhirpy's ``.limit(5)``). Anything else
+is refused, as PDS refuses it, with the PDS error code in the OperationOutcome.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from caldicott.errors import InvalidInput
 from caldicott.matching.core.normalise import normalise_name
 
 ALLOWED = {"family", "given", "gender", "birthdate", "address-postalcode", "address-postcode",
-           "_fuzzy-match", "_exact-match", "_history", "_max-results"}
+           "_fuzzy-match", "_exact-match", "_history", "_max-results", "_count"}
 GENDERS = ("male", "female", "other", "unknown")
 _DATE = re.compile(r"^(eq|ge|le)?(\d{4}-\d{2}-\d{2})$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -116,12 +117,21 @@ def _dates(values: Sequence[str], today: dt.date) -> tuple[dt.date | None, ...]:
     return on, start, end
 
 
-def _max_results(raw: str | None) -> int:
+def _limit(raw: str | None, name: str) -> int | None:
     if raw is None:
-        return 50
+        return None
     if not re.fullmatch(r"\d{1,3}", raw.strip()) or not 1 <= int(raw) <= 50:
-        raise InvalidInput(f"_max-results must be a whole number from 1 to 50, not {raw!r}")
+        raise InvalidInput(f"{name} must be a whole number from 1 to 50, not {raw!r}")
     return int(raw)
+
+
+def _max_results(params: dict[str, list[str]]) -> int:
+    """PDS's ``_max-results`` or FHIR's ``_count`` (same meaning); 50 when neither."""
+    pds = _limit(_one(params, "_max-results"), "_max-results")
+    fhir = _limit(_one(params, "_count"), "_count")
+    if pds is not None and fhir is not None and pds != fhir:
+        raise InvalidSearch(f"_max-results ({pds}) and _count ({fhir}) disagree; give one")
+    return pds or fhir or 50
 
 
 def parse_search(params: dict[str, list[str]], today: dt.date | None = None) -> PatientSearch:
@@ -151,7 +161,7 @@ def parse_search(params: dict[str, list[str]], today: dt.date | None = None) -> 
         gender=gender, born_on=on, born_from=start, born_to=end,
         postcode=postcode.strip() if postcode else None, fuzzy=_flag(params, "_fuzzy-match"),
         exact=_flag(params, "_exact-match"), history=_flag(params, "_history"),
-        max_results=_max_results(_one(params, "_max-results")))
+        max_results=_max_results(params))
     _check_combination(search)
     return search
 
