@@ -159,3 +159,26 @@ def test_batch_gives_the_same_outcome_as_real_time(register: Session, tmp_path: 
         assert (batch[row["query_id"]]["outcome"], batch[row["query_id"]]["nhs_number"]) == (
             real_time.outcome.value, real_time.nhs_number or ""), row
     assert report.outcomes["traced"] > 40
+
+
+def test_batch_traces_people_with_one_name_as_real_time_does(
+        one_name_register: tuple[Session, dict[str, PatientRecord]], tmp_path: Path) -> None:
+    session, people = one_name_register
+    requests = [("alone", "", "Thandiwekazi", "1979-08-14", "LS6 2QT"),
+                ("named", "Nomvula", "Thandiwekazi", "1979-08-14", "LS6 2QT"),
+                ("namesake", "Amara", "Thandiwekazi", "1979-08-14", "BD7 1QA"),
+                ("either", "", "Thandiwekazi", "1979-08-14", "")]
+    queries = tmp_path / "queries.csv"
+    with queries.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["query_id", "given_name", "family_name", "birth_date", "postcode"])
+        writer.writerows(requests)
+    out = tmp_path / "results.csv"
+    trace_file(session, queries, out)
+    with out.open(newline="") as handle:
+        batch = {r["query_id"]: (r["outcome"], r["nhs_number"]) for r in csv.DictReader(handle)}
+    for query_id, given, family, born, postcode in requests:
+        real_time = trace_request(session, check_request(given, family, born, postcode or None))
+        assert batch[query_id] == (real_time.outcome.value, real_time.nhs_number or ""), query_id
+    assert batch["alone"] == ("traced", people["thandiwekazi"].nhs_number)
+    assert batch["namesake"] == ("traced", people["amara"].nhs_number)
