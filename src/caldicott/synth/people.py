@@ -11,7 +11,7 @@ date, and now and then a restriction. Some people come in pairs that are hard
 to tell apart: twins (same family name, birthday and home) and namesakes
 (same given and family name and date of birth, otherwise unrelated). Migrants
 from places without birth registration often carry 1 January as birthday, as
-the Home Office records them.
+the Home Office records them. A few newcomers have one name (no given name).
 """
 
 from __future__ import annotations
