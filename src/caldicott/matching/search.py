@@ -22,16 +22,17 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from caldicott.matching import repository
-from caldicott.matching.core.normalise import normalise_person, postcode_parts
+from caldicott.matching.core.normalise import Person, normalise_person, postcode_parts
 from caldicott.matching.core.pds_search import PatientSearch
 from caldicott.matching.core.release import ReleaseRule
+from caldicott.matching.core.scorer import Part
 from caldicott.matching.core.trace import trace
 from caldicott.register.fhir import record_to_fhir
 from caldicott.register.models import AddressRow, PatientRow
 from caldicott.register.repository import load_records
 
 FUZZY_FLOOR = 0.5  # a fuzzy result must be more likely than not to be the person
-_EXACT_LEVELS = {"exact", "full postcode", "null"}
+_EXACT_LEVELS = {"exact", "full postcode"}
 _RESTRICTED_FIELDS = ("address", "generalPractitioner", "telecom", "contact", "contained")
 
 
@@ -98,9 +99,19 @@ def _fuzzy(session: Session, s: PatientSearch) -> tuple[list[tuple[str, float]],
         p = candidate.score.match_probability
         if p < FUZZY_FLOOR:
             break
-        exact = all(part.level in _EXACT_LEVELS for part in candidate.score.parts)
+        exact = _every_supplied_field_exact(request, candidate.score.parts)
         scored.append((candidate.nhs_number, 1.0 if exact else min(round(p, 4), 0.99)))
     return scored, version
+
+
+def _every_supplied_field_exact(request: Person, parts: Sequence[Part]) -> bool:
+    """Whether each field the search gave agrees exactly. A field the register
+    lacks (a one-name person's given name) falls to the null level like a field
+    the search left out, but it did not agree: a search naming a given name
+    never scores 1.0 against a person who has none."""
+    return all(part.level in _EXACT_LEVELS
+               or (part.level == "null" and getattr(request, part.comparison) is None)
+               for part in parts)
 
 
 def search_patients(session: Session, s: PatientSearch) -> SearchResult:

@@ -274,7 +274,7 @@ def new_patient(key: tuple[str, ...], addresses: list[tuple[object, ...]],
     """
     (nhs, given, family, previous, birth, sex, death, gp_code, gp_name, gp_address,
      area, registered, restricted) = key
-    if not (_valid_nhs(nhs) and given and family and _NAME.match(given)
+    if not (_valid_nhs(nhs) and family and (not given or _NAME.match(given))
             and _NAME.match(family) and canonical_date(birth)
             and "1880-01-01" <= birth <= today):
         return None
@@ -290,7 +290,7 @@ def new_patient(key: tuple[str, ...], addresses: list[tuple[object, ...]],
         for part in filter(None, (p.strip() for p in previous.split(";"))):
             first, sep, last = part.partition("|")
             first, last = first.strip(), last.strip()
-            if not (sep and _NAME.match(first) and _NAME.match(last)):
+            if not (sep and (not first or _NAME.match(first)) and _NAME.match(last)):
                 return None
             found.append((nhs, len(found), first, last))
         names = tuple(found)

@@ -91,6 +91,7 @@ class GPPractice:
 class PatientRecord:
     """A patient's demographic record.
 
+    ``given_name`` is ``""`` for a person with one name (their family name).
     ``addresses`` is the address history oldest first; the last known address
     is the open one (``to_date`` None), else the latest.
     """
@@ -179,11 +180,14 @@ def check_record(record: PatientRecord, today: dt.date | None = None) -> Patient
     check_nhs_number(record.nhs_number)
     if not record.family_name.strip():
         raise RecordError("family name is missing")
-    if not record.given_name.strip():
-        raise RecordError("given name is missing")
+    for previous in record.previous_names:
+        if not previous.family.strip():
+            raise RecordError("a previous name has no family name")
+    # A given name may be empty: people with one name exist (PDS holds them, their
+    # one name as the family name). Written ones must still be names.
     for name in (record.given_name, record.family_name,
                  *(n for p in record.previous_names for n in (p.given, p.family))):
-        if not _NAME.match(name) or name != name.strip():
+        if name and (not _NAME.match(name) or name != name.strip()):
             raise RecordError(f"name {name!r} has characters a name cannot hold")
     if record.birth_date > today:
         raise RecordError(f"date of birth {record.birth_date.isoformat()} is in the future")

@@ -11,7 +11,7 @@ date, and now and then a restriction. Some people come in pairs that are hard
 to tell apart: twins (same family name, birthday and home) and namesakes
 (same given and family name and date of birth, otherwise unrelated). Migrants
 from places without birth registration often carry 1 January as birthday, as
-the Home Office records them.
+the Home Office records them. A few newcomers have one name (no given name).
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ class _World:
     def __init__(self, seed: int, as_of: dt.date) -> None:
         table, self.origin_choice = origins()
         self.origins = {o.name: o for o in table}
+        self.seed = seed
         self.british = self.origins["british"]
         self.practices = gp_practices(seed, self.british.family)
         self.as_of = as_of.toordinal()
@@ -252,6 +253,8 @@ def _person(world: _World, rng: Random, nhs: str, like: PatientRecord | None = N
         earliest = max(birth + int(16 * _YEAR * rng.random()), world.as_of - int(25 * _YEAR))
         start = earliest + int(rng.random() * max(1, world.as_of - 30 - earliest))
     given, family, previous = _names(world, origin, sex, (world.as_of - birth) / _YEAR, rng)
+    if migrant and _has_one_name(world.seed, nhs, origin.name):
+        given, previous = "", tuple(PreviousName("", p.family) for p in previous)
     if like:
         given, family, previous = like.given_name, like.family_name, ()
     death = _death(world, rng, birth, start)
@@ -265,6 +268,19 @@ def _person(world: _World, rng: Random, nhs: str, like: PatientRecord | None = N
         registered_on=_date(min(registered, death or world.as_of, world.as_of - 1)),
         restricted=rng.random() < 0.005,
     )
+
+
+# Newcomers who have one name, held by PDS as a family name with no given name.
+# Common among people from Afghanistan (many use one name) and rare elsewhere.
+_ONE_NAME_SHARE = {"afghan": 0.25}
+_ONE_NAME_ELSEWHERE = 0.01
+
+
+def _has_one_name(seed: int, nhs: str, origin: str) -> bool:
+    # Drawn from its own stream (seed and NHS number), not the person's: adding
+    # one-name people left every other person of a seed as it was.
+    share = _ONE_NAME_SHARE.get(origin, _ONE_NAME_ELSEWHERE)
+    return Random(f"one-name:{seed}:{nhs}").random() < share
 
 
 def _twin(person: PatientRecord, world: _World, rng: Random, nhs: str) -> PatientRecord:

@@ -18,13 +18,20 @@ from caldicott.service.app import create_app
 from caldicott.settings import Settings
 
 from ..access.factories import make_org, make_user, recent_ledger_events
-from .factories import fill_register, register_people, special_people
+from .factories import (
+    fill_register,
+    import_one_name_people,
+    one_name_people,
+    register_people,
+    special_people,
+)
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
 SPECIAL = special_people()
+ONE_NAME = one_name_people()
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +39,8 @@ def populated(engine: Engine) -> Iterator[str]:
     """A committed register, index and model, and a tracer's token; removed afterwards."""
     people = register_people(120, seed=78)
     with unit_of_work(engine) as session:
-        fill_register(session, people)
+        people += import_one_name_people(session).values()
+        fill_register(session, people[:-2])
         user = make_user(session, "tracer", org=make_org(session))
         token = create_token(session, user.email).token
     yield token
@@ -143,6 +151,34 @@ def test_exact_match_only_returns_scores_of_one(client: TestClient) -> None:
     body = _search(client, given="Zanthe", family="Quilfeather", birthdate="1984-03-12",
                    _fuzzy_match="true", _exact_match="true").json()
     assert body["total"] == 0
+
+
+def test_a_search_by_family_name_and_birth_date_finds_a_person_with_one_name(
+        client: TestClient) -> None:
+    body = _search(client, family="Thandiwekazi", birthdate="eq1979-08-14").json()
+    found = {e["resource"]["id"]: e for e in body["entry"]}
+    assert set(found) == {p.nhs_number for p in ONE_NAME.values()}
+    one_name = found[ONE_NAME["thandiwekazi"].nhs_number]
+    assert one_name["resource"]["name"] == [{"use": "usual", "family": "Thandiwekazi"}]
+    assert one_name["search"]["score"] == 1.0
+
+
+def test_a_fuzzy_search_finds_a_person_with_one_name_by_what_they_have(
+        client: TestClient) -> None:
+    body = _search(client, family="Thandiwekazi", birthdate="1979-08-14", gender="female",
+                   address_postalcode="LS6 2QT", _fuzzy_match="true").json()
+    assert body["entry"][0]["resource"]["id"] == ONE_NAME["thandiwekazi"].nhs_number
+    assert body["entry"][0]["search"]["score"] == 1.0
+
+
+def test_a_search_naming_a_given_name_never_scores_one_against_a_person_without_one(
+        client: TestClient) -> None:
+    params = {"given": "Nomvula", "family": "Thandiwekazi", "birthdate": "1979-08-14",
+              "gender": "female", "address_postalcode": "LS6 2QT", "_fuzzy_match": "true"}
+    body = _search(client, **params).json()
+    assert body["entry"][0]["resource"]["id"] == ONE_NAME["thandiwekazi"].nhs_number
+    assert 0.5 <= body["entry"][0]["search"]["score"] < 1.0
+    assert _search(client, **params, _exact_match="true").json()["total"] == 0
 
 
 def test_a_search_needs_a_token(app: FastAPI) -> None:

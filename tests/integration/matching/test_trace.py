@@ -11,9 +11,10 @@ from caldicott.matching import repository
 from caldicott.matching.batch import trace_file
 from caldicott.matching.core.release import Outcome
 from caldicott.matching.service import check_request, trace_request
+from caldicott.register.records import PatientRecord
 from caldicott.synth.queries import generate_queries
 
-from .factories import fill_register, register_people, special_people
+from .factories import fill_register, import_one_name_people, register_people, special_people
 
 SPECIAL = special_people()
 
@@ -65,6 +66,59 @@ def test_a_weak_match_is_not_released(register: Session) -> None:
     assert result.outcome is Outcome.NO_TRACE
 
 
+# --- people with one name (issue 11) ---------------------------------------------
+
+
+@pytest.fixture()
+def one_name_register(session: Session) -> tuple[Session, dict[str, PatientRecord]]:
+    people = import_one_name_people(session)
+    fill_register(session, register_people())
+    return session, people
+
+
+def test_traces_a_person_with_one_name_by_family_name_birth_date_and_postcode(
+        one_name_register: tuple[Session, dict[str, PatientRecord]]) -> None:
+    session, people = one_name_register
+    result = trace_request(session, check_request(None, "Thandiwekazi", "1979-08-14",
+                                                  "LS6 2QT"))
+    assert result.outcome is Outcome.TRACED
+    assert result.nhs_number == people["thandiwekazi"].nhs_number
+
+
+def test_a_person_with_one_name_is_never_released_for_their_namesake_or_in_their_place(
+        one_name_register: tuple[Session, dict[str, PatientRecord]]) -> None:
+    session, people = one_name_register
+    namesake = trace_request(session, check_request("Amara", "Thandiwekazi", "1979-08-14",
+                                                    "BD7 1QA"))
+    assert (namesake.outcome, namesake.nhs_number) == (Outcome.TRACED,
+                                                       people["amara"].nhs_number)
+    # Family name and date of birth alone fit both: nobody is released.
+    both = trace_request(session, check_request(None, "Thandiwekazi", "1979-08-14"))
+    assert both.outcome is not Outcome.TRACED and both.nhs_number is None
+    assert {c.nhs_number for c in both.candidates[:2]} == {
+        p.nhs_number for p in people.values()}
+
+
+def test_a_given_name_against_a_person_with_one_name_is_no_evidence_either_way(
+        one_name_register: tuple[Session, dict[str, PatientRecord]]) -> None:
+    session, people = one_name_register
+    named = trace_request(session, check_request("Nomvula", "Thandiwekazi", "1979-08-14",
+                                                 "LS6 2QT"))
+    unnamed = trace_request(session, check_request(None, "Thandiwekazi", "1979-08-14",
+                                                   "LS6 2QT"))
+    assert named.best is not None and unnamed.best is not None
+    assert named.best.nhs_number == people["thandiwekazi"].nhs_number
+    given = named.best.score.parts[0]
+    assert (given.comparison, given.level, given.total) == ("given_name", "null", 0.0)
+    assert named.best.score.match_weight == unnamed.best.score.match_weight
+    assert named.best.score.match_probability < 1.0
+    # The namesake's given name disagrees with "Nomvula": she scores lower, not higher.
+    amara = next(c for c in named.candidates if c.nhs_number == people["amara"].nhs_number)
+    assert amara.score.parts[0].level == "else"
+    assert amara.score.match_weight < named.best.score.match_weight
+    assert (named.outcome, named.nhs_number) == (unnamed.outcome, unnamed.nhs_number)
+
+
 @pytest.mark.parametrize(("given", "family", "born", "why"), [
     ("Ann", "", "1990-01-01", "family name is missing"),
     ("Ann", "Lee", "2999-01-01", "in the future"),
@@ -105,3 +159,26 @@ def test_batch_gives_the_same_outcome_as_real_time(register: Session, tmp_path: 
         assert (batch[row["query_id"]]["outcome"], batch[row["query_id"]]["nhs_number"]) == (
             real_time.outcome.value, real_time.nhs_number or ""), row
     assert report.outcomes["traced"] > 40
+
+
+def test_batch_traces_people_with_one_name_as_real_time_does(
+        one_name_register: tuple[Session, dict[str, PatientRecord]], tmp_path: Path) -> None:
+    session, people = one_name_register
+    requests = [("alone", "", "Thandiwekazi", "1979-08-14", "LS6 2QT"),
+                ("named", "Nomvula", "Thandiwekazi", "1979-08-14", "LS6 2QT"),
+                ("namesake", "Amara", "Thandiwekazi", "1979-08-14", "BD7 1QA"),
+                ("either", "", "Thandiwekazi", "1979-08-14", "")]
+    queries = tmp_path / "queries.csv"
+    with queries.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["query_id", "given_name", "family_name", "birth_date", "postcode"])
+        writer.writerows(requests)
+    out = tmp_path / "results.csv"
+    trace_file(session, queries, out)
+    with out.open(newline="") as handle:
+        batch = {r["query_id"]: (r["outcome"], r["nhs_number"]) for r in csv.DictReader(handle)}
+    for query_id, given, family, born, postcode in requests:
+        real_time = trace_request(session, check_request(given, family, born, postcode or None))
+        assert batch[query_id] == (real_time.outcome.value, real_time.nhs_number or ""), query_id
+    assert batch["alone"] == ("traced", people["thandiwekazi"].nhs_number)
+    assert batch["namesake"] == ("traced", people["amara"].nhs_number)

@@ -66,6 +66,7 @@ def _tricky_rows() -> list[dict[str, str]]:
         person(restricted="YES"), person(restricted="maybe"),
         person(previous_names="Ann|Old; Bea|Older"), person(previous_names="Ann"),
         person(previous_names="|Old"), person(given_name="R2D2"),
+        person(given_name=""), person(given_name="", previous_names="Ann|Old"),  # one name
         person(gp_practice_code="", gp_practice_name="", gp_practice_address=""),
         person(address_line1="", postcode="", address_from="", address_to=""),
         person(address_to="2000-01-01"),                    # ends before it starts

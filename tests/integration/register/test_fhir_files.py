@@ -66,3 +66,24 @@ def test_the_import_command_reads_fhir_ndjson_and_names_bad_lines(
     assert result.returncode == 0, result.stderr
     assert "imported 4 of 5 rows" in result.stdout
     assert rejects.read_text().splitlines()[1].startswith("2,")
+
+
+def test_a_fhir_patient_with_no_given_name_imports_and_exports_as_it_came(
+        session: Session, tmp_path: Path) -> None:
+    person = next(generate_people(1, seed=21))
+    resource = record_to_fhir(person)
+    resource["name"] = [{"use": "usual", "family": "Thandiwekazi"}]
+    path = tmp_path / "one-name.ndjson"
+    path.write_text(json.dumps(resource) + "\n")
+    report = import_observations(session, fhir_observations(path))
+    assert (report.created, report.rejects) == (1, [])
+    out = tmp_path / "export.ndjson"
+    with out.open("w", encoding="utf-8") as handle:
+        write_export(session, "ndjson", handle)
+    exported = json.loads(out.read_text())
+    assert exported["name"] == [{"use": "usual", "family": "Thandiwekazi"}]
+    session.execute(delete(PatientRow))
+    again = import_observations(session, fhir_observations(out))
+    assert (again.created, again.rejects) == (1, [])
+    record, = repository.iter_records(session)
+    assert (record.given_name, record.family_name) == ("", "Thandiwekazi")

@@ -101,6 +101,31 @@ def test_a_new_address_closes_the_open_one_and_keeps_history(session: Session,
     assert record.previous_names[-1].family == "Okafor-Testperson"
 
 
+def test_a_person_with_one_name_imports_and_exports_without_a_given_name(
+        session: Session, tmp_path: Path) -> None:
+    one_name = make_patient(next(synthetic_nhs_numbers(400)), given_name="",
+                            family_name="Thandiwekazi")
+    path = tmp_path / "one-name.csv"
+    write_register_csv([one_name], path)
+    report = _import(session, path)
+    assert (report.created, report.rejects) == (1, [])
+    record = repository.load_records(session, [one_name.nhs_number])[one_name.nhs_number]
+    assert (record.given_name, record.family_name) == ("", "Thandiwekazi")
+    with path.open(newline="", encoding="utf-8") as handle:
+        assert {row["given_name"] for row in csv.DictReader(handle)} == {""}
+
+
+def test_a_row_with_neither_name_is_still_refused_for_its_family_name(
+        session: Session, tmp_path: Path) -> None:
+    nameless = make_patient(next(synthetic_nhs_numbers(500)), given_name="",
+                            family_name="")
+    path = tmp_path / "nameless.csv"
+    write_register_csv([nameless], path)
+    report = _import(session, path)
+    assert report.created == 0
+    assert {reason for _, _, reason in report.rejects} == {"family name is missing"}
+
+
 @pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"just words\n"])
 def test_a_file_that_is_not_a_register_gets_one_line_and_exit_2(
         fresh_settings: Settings, tmp_path: Path, content: bytes) -> None:

@@ -46,12 +46,14 @@ def patients(draw: st.DrawFn, nhs: str) -> PatientRecord:
     birth = draw(dates)
     gp = draw(st.none() | st.sampled_from(PRACTICES))
     return PatientRecord(
-        nhs_number=nhs, given_name=draw(names), family_name=draw(names), birth_date=birth,
+        # Some people have one name (no given name), as PDS holds them.
+        nhs_number=nhs, given_name=draw(st.just("") | names), family_name=draw(names),
+        birth_date=birth,
         sex=draw(st.sampled_from(["male", "female", "other", "unknown"])),
         death_date=draw(st.none() | st.dates(birth, dt.date(2025, 12, 31))),
         addresses=draw(address_histories()),
-        previous_names=tuple(draw(st.lists(st.builds(PreviousName, names, names), max_size=2,
-                                           unique=True))),
+        previous_names=tuple(draw(st.lists(st.builds(PreviousName, st.just("") | names, names),
+                                           max_size=2, unique=True))),
         gp=gp, primary_care_area=draw(st.none() | st.from_regex(r"Q[0-9]{2}", fullmatch=True)),
         registered_on=draw(st.none() | dates), restricted=draw(st.booleans()))
 

@@ -90,14 +90,15 @@ def valid_records(draw: st.DrawFn) -> PatientRecord:
     gp = draw(st.none() | st.builds(GPPractice, codes, _optional_text, _optional_text))
     record = PatientRecord(
         nhs_number=draw(_nhs_numbers()),
-        given_name=draw(_names),
+        # Some people have one name (no given name), as PDS holds them.
+        given_name=draw(st.just("") | _names),
         family_name=draw(_names),
         birth_date=birth,
         sex=draw(st.sampled_from(SEXES)),
         death_date=death,
         addresses=tuple(draw(st.lists(_addresses(), max_size=3))),
-        previous_names=tuple(draw(st.lists(st.builds(PreviousName, _names, _names),
-                                           max_size=2))),
+        previous_names=tuple(draw(st.lists(st.builds(PreviousName, st.just("") | _names,
+                                                     _names), max_size=2))),
         gp=gp,
         primary_care_area=draw(st.none() | _text),
         registered_on=draw(st.none() | _dates),
@@ -125,6 +126,14 @@ def test_patient_carries_nhs_number_names_and_addresses_as_pds_does() -> None:
     assert resource["address"][0]["period"] == {"start": "2005-01-01", "end": "2016-05-31"}
     assert resource["address"][1]["use"] == "home"
     assert resource["address"][1]["line"] == ["4 Sample Road", "Flat 2"]
+
+
+def test_a_person_with_one_name_is_a_valid_patient_with_a_family_name_only() -> None:
+    record = check_record(make_patient(NHS, given_name="", family_name="Thandiwekazi"))
+    resource = record_to_fhir(record)
+    assert resource["name"][0] == {"use": "usual", "family": "Thandiwekazi"}
+    Patient.model_validate(resource)
+    assert fhir_to_record(resource) == record
 
 
 def test_gp_practice_is_a_contained_organisation_with_its_ods_code() -> None:

@@ -163,3 +163,12 @@ def test_every_name_the_generator_can_draw_is_one_the_register_accepts() -> None
                  *(origin.female_family or {}).values()]
         refused = [n for n in names if not is_name(n) or not is_name(strip_accents(n))]
         assert not refused, (origin.name, refused[:5])
+
+
+def test_a_small_share_of_people_have_one_name_as_pds_holds_them(
+        register: list[PatientRecord]) -> None:
+    one_name = [p for p in register if not p.given_name]
+    assert 0.001 < len(one_name) / len(register) < 0.01
+    for person in one_name:
+        assert person.family_name and check_record(person, today=AS_OF) == person
+        assert all(not n.given for n in person.previous_names)
