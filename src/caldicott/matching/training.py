@@ -230,27 +230,25 @@ def state_unestimated(model: dict[str, Any]) -> list[dict[str, Any]]:
     stated values of :mod:`caldicott.matching.handmade`, as does u where random
     sampling never saw the level.
     """
-    from caldicott.matching.handmade import handmade_model
+    from caldicott.matching.core.stated import STATED_M_U
 
-    stated = {c["output_column_name"]: c for c in handmade_model()["comparisons"]}
     pins: list[dict[str, Any]] = []
     for comparison in model["comparisons"]:
         name = comparison["output_column_name"]
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
         if any(_as_float(lv.get("m_probability")) is not None for lv in levels):
             continue
-        hand = [lv for lv in stated[name]["comparison_levels"] if not lv.get("is_null_level")]
-        for level, hand_level in zip(levels, hand, strict=True):
+        for level, (stated_m, stated_u) in zip(levels, STATED_M_U[name], strict=True):
             label = level.get("label_for_charts", "")
-            level["m_probability"] = hand_level["m_probability"]
+            level["m_probability"] = stated_m
             pins.append({"comparison": name, "level": label, "parameter": "m",
-                         "trained": None, "pinned": hand_level["m_probability"]})
+                         "trained": None, "pinned": stated_m})
             if _as_float(level.get("u_probability")) is None:
                 # Unseen among a small register's few random pairs: u says
                 # how common agreement is by chance, which the stated u knows.
-                level["u_probability"] = hand_level["u_probability"]
+                level["u_probability"] = stated_u
                 pins.append({"comparison": name, "level": label, "parameter": "u",
-                             "trained": None, "pinned": hand_level["u_probability"]})
+                             "trained": None, "pinned": stated_u})
     return pins
 
 
