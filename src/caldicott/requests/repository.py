@@ -192,9 +192,14 @@ def tracers_of(session: Session, request_id: int) -> set[int]:
         if u is not None}
 
 
-def runs_of(session: Session, request_id: int) -> list[TraceRunRow]:
-    return list(session.scalars(select(TraceRunRow).where(TraceRunRow.request_id == request_id)
-                                .order_by(TraceRunRow.id)))
+def runs_of(session: Session, request_ids: Sequence[int]) -> dict[int, list[TraceRunRow]]:
+    """Every trace run of the requests, oldest first, by request (one query for a page)."""
+    found: dict[int, list[TraceRunRow]] = {}
+    if request_ids:
+        for run in session.scalars(select(TraceRunRow).where(
+                TraceRunRow.request_id.in_(request_ids)).order_by(TraceRunRow.id)):
+            found.setdefault(run.request_id, []).append(run)
+    return found
 
 
 def add_review(session: Session, request_id: int, reviewer_id: int, decision: str,
@@ -231,6 +236,15 @@ def add_public_interest(session: Session, row: PublicInterestRow) -> None:
 
 def public_interest_of(session: Session, request_id: int) -> PublicInterestRow | None:
     return session.get(PublicInterestRow, request_id)
+
+
+def public_interest_of_many(session: Session,
+                            request_ids: Sequence[int]) -> dict[int, PublicInterestRow]:
+    if not request_ids:
+        return {}
+    rows = session.scalars(select(PublicInterestRow).where(
+        PublicInterestRow.request_id.in_(request_ids)))
+    return {r.request_id: r for r in rows}
 
 
 def public_interest_records(session: Session) -> list[PublicInterestRow]:

@@ -28,7 +28,13 @@ from caldicott.requests.core.states import (
     is_closed,
     requester_status,
 )
-from caldicott.requests.models import TraceReleaseRow, TraceRequestRow, TraceReviewRow
+from caldicott.requests.models import (
+    PublicInterestRow,
+    TraceReleaseRow,
+    TraceRequestRow,
+    TraceReviewRow,
+    TraceRunRow,
+)
 from caldicott.requests.schemas import (
     ConvictionIn,
     CourtOrderIn,
@@ -81,13 +87,17 @@ def render(session: Session, principal: Principal,
     released = [r.id for r in rows if r.status in (Status.RELEASED, Status.DECEASED_CONFIRMED)]
     releases = repository.releases_of(session, released)
     staff = is_staff(principal)
-    reviews = repository.reviews_of(session, [r.id for r in rows]) if staff else {}
+    ids = [r.id for r in rows] if staff else []
+    reviews = repository.reviews_of(session, ids)
+    runs = repository.runs_of(session, ids)
+    records = repository.public_interest_of_many(session, ids)
     out = []
     for row in rows:
         shown = _common(row, codes.get(row.organisation_id, "?"), releases.get(row.id),
                         principal, staff)
         if staff:
-            shown = _with_staff_blocks(session, shown, row, reviews.get(row.id, []))
+            shown = _with_staff_blocks(shown, row, reviews.get(row.id, []),
+                                       runs.get(row.id, []), records.get(row.id))
         out.append(shown)
     return out
 
@@ -162,12 +172,11 @@ def _refusal(row: TraceRequestRow) -> RefusalOut | None:
     return RefusalOut(kind=kind, reasons=[Reason(**r) for r in reasons or ()])
 
 
-def _with_staff_blocks(session: Session, shown: TraceRequestOut, row: TraceRequestRow,
-                       reviews: list[TraceReviewRow]) -> TraceRequestOut:
-    pit = repository.public_interest_of(session, row.id)
+def _with_staff_blocks(shown: TraceRequestOut, row: TraceRequestRow,
+                       reviews: list[TraceReviewRow], runs: list[TraceRunRow],
+                       pit: PublicInterestRow | None) -> TraceRequestOut:
     trace = None
     if row.trace_outcome is not None:
-        runs = repository.runs_of(session, row.id)
         trace = TraceOut(
             outcome=row.trace_outcome, match_probability=row.match_probability,
             margin_bits=row.match_margin, model_version=row.model_version,
