@@ -51,6 +51,7 @@ from caldicott.requests.core.states import Status
 from caldicott.requests.models import PublicInterestRow, TraceRequestRow
 from caldicott.requests.schemas import PublicInterestIn, TraceRequestIn
 from caldicott.settings import Settings
+from caldicott.signatories.core.procedure import ProcedureReason
 
 log = logging.getLogger(__name__)
 #: Requesters whose requests serve enforcement: a restricted patient releases them nothing.
@@ -248,7 +249,7 @@ def decision_values(session: Session, row: TraceRequestRow, request: PolicyReque
 
 
 def _procedure_problems(session: Session, row: TraceRequestRow,
-                        version: AgreementVersion | None) -> list[procedure.ProcedureReason]:
+                        version: AgreementVersion | None) -> list[ProcedureReason]:
     from caldicott.signatories.service import check_signatures
 
     facts = row.facts or {}
@@ -257,7 +258,7 @@ def _procedure_problems(session: Session, row: TraceRequestRow,
     found = check_signatures(session, row.organisation_id, kind, row.requesting_officer,
                              row.countersigning_officer, row.request_date, required,
                              countersignature_required=required is not None)
-    problems = [procedure.ProcedureReason(r.code, r.text) for r in found]
+    problems = list(found)
     problems += procedure.identification_problems(procedure.Subject(
         row.given_name, row.family_name, row.birth_date, row.postcode,
         partial_birth_date=bool(facts.get("birth_date_partial") or facts.get("birth_date_from"))))
@@ -314,9 +315,9 @@ def intake_step(session: Session, settings: Settings, request_id: int,
 
 
 def _reject(session: Session, settings: Settings, row: TraceRequestRow,
-            problems: list[procedure.ProcedureReason], agent: Agent,
+            problems: list[ProcedureReason], agent: Agent,
             tracer: Principal | None) -> Status:
-    values: dict[str, Any] = {"procedure_reasons": [p.as_json() for p in problems]}
+    values: dict[str, Any] = {"procedure_reasons": [procedure.as_json(p) for p in problems]}
     if tracer is not None:
         values.update(validated_by=tracer.user_id, validated_at=audit.utcnow())
     if not repository.advance(session, row, Status.REJECTED_PROCEDURE, **values):
@@ -352,8 +353,8 @@ def validate(session: Session, settings: Settings, tracer: Principal, request_id
     agent = audit.agent_of(tracer, Role.TRACER.value)
     if not accept:
         codes = reasons or ["procedure_not_followed"]
-        problems = [procedure.ProcedureReason.of(c) for c in codes]
-        problems.append(procedure.ProcedureReason("tracer-note", note))
+        problems = [procedure.reason(c) for c in codes]
+        problems.append(ProcedureReason("tracer-note", note))
         return _reject(session, settings, row, problems, agent, tracer)
     version = version_of(session, settings, row)
     target = (Status.AWAITING_PUBLIC_INTEREST if version.public_interest_test

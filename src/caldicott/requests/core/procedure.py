@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from caldicott.signatories.core.procedure import ProcedureReason
+
 REASON_TEXTS: dict[str, str] = {
     "missing_countersignature": "The request is not countersigned by an authorised officer.",
     "unauthorised_signatory": "The requesting officer is not in the requesting organisation's "
@@ -31,25 +33,19 @@ REASON_TEXTS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ProcedureReason:
-    """Why a request does not follow the procedure: a code and its words.
+def reason(code: str, detail: str = "") -> ProcedureReason:
+    """A reason in its standard words, with any detail after them.
 
     Example:
-        >>> ProcedureReason.of("no_offence_given").text[:24]
+        >>> reason("no_offence_given").text[:24]
         'The request names no off'
     """
+    return ProcedureReason(code, f"{REASON_TEXTS[code]} {detail}".strip())
 
-    code: str
-    text: str
 
-    @classmethod
-    def of(cls, code: str, detail: str = "") -> ProcedureReason:
-        text = REASON_TEXTS[code]
-        return cls(code, f"{text} {detail}".strip())
-
-    def as_json(self) -> dict[str, str]:
-        return {"clause": self.code, "text": self.text}
+def as_json(found: ProcedureReason) -> dict[str, str]:
+    """How a request stores a reason (the shape of a decision's unmet clause)."""
+    return {"clause": found.code, "text": found.text}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +81,7 @@ def identification_problems(subject: Subject) -> list[ProcedureReason]:
         missing.append("a given name or a postcode")
     if not missing:
         return []
-    return [ProcedureReason.of("subject_under_identified", "Missing: " + "; ".join(missing) + ".")]
+    return [reason("subject_under_identified", "Missing: " + "; ".join(missing) + ".")]
 
 
 def basis_problems(needs_court_order: bool, has_court_order: bool, has_offence: bool,
@@ -100,8 +96,8 @@ def basis_problems(needs_court_order: bool, has_court_order: bool, has_offence: 
         []
     """
     if needs_court_order:
-        return [] if has_court_order else [ProcedureReason.of("no_court_order")]
-    return [] if (has_offence or has_conviction) else [ProcedureReason.of("no_offence_given")]
+        return [] if has_court_order else [reason("no_court_order")]
+    return [] if (has_offence or has_conviction) else [reason("no_offence_given")]
 
 
 def is_child(birth_date: dt.date | None, on: dt.date) -> bool:
