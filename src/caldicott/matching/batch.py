@@ -19,7 +19,7 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from caldicott.errors import CaldicottError
-from caldicott.matching.core.release import Ranked, ReleaseRule, best_per_person, decide, margin_of
+from caldicott.matching.core.comparisons import AGREEMENT
+from caldicott.matching.core.identifiers import missing_of
+from caldicott.matching.core.release import (
+    CORROBORATING,
+    Ranked,
+    ReleaseRule,
+    best_per_person,
+    decide,
+    margin_of,
+)
 from caldicott.matching.service import read_queries, request_person, scorer_for
 from caldicott.postcodes import CANONICAL_SQL as _UK_SPACED
 
@@ -53,22 +62,47 @@ def _format(value: float | None) -> str:
     return repr(float(value))
 
 
-def decide_rows(pairs: Any, rule: ReleaseRule) -> dict[str, tuple[str, str, str, str]]:
+def _agreeing(pairs: Any, count: int) -> list[frozenset[str]]:
+    """Per pair, the corroborating identifiers that agree exactly (``agree_*`` columns,
+    absent when the caller did not compute them)."""
+    flags = [(name, pairs[f"agree_{name}"]) for name in CORROBORATING
+             if f"agree_{name}" in pairs]
+    flags = [(name, c.tolist() if hasattr(c, "tolist") else list(c)) for name, c in flags]
+    return [frozenset(name for name, column in flags if column[i]) for i in range(count)]
+
+
+def decide_rows(pairs: Any, rule: ReleaseRule,
+                missing: Mapping[str, Collection[str]] | None = None
+                ) -> dict[str, tuple[str, str, str, str]]:
     """Apply the release rule per query to Splink's scored pairs (columns
-    ``unique_id_l``, ``nhs_number_r``, ``match_weight``, ``match_probability``)."""
+    ``unique_id_l``, ``nhs_number_r``, ``match_weight``, ``match_probability`` and
+    the ``agree_*`` flags), raised for the fields each query lacks (``missing``)."""
     ranked: dict[str, list[Ranked]] = defaultdict(list)
     columns = [pairs[c] for c in ("unique_id_l", "nhs_number_r", "match_weight",
                                   "match_probability")]
     columns = [c.tolist() if hasattr(c, "tolist") else list(c) for c in columns]
-    for qid, nhs, mw, p in zip(*columns, strict=True):
-        ranked[str(qid)].append(Ranked(str(nhs), float(mw), float(p)))
+    agreeing = _agreeing(pairs, len(columns[0]))
+    for (qid, nhs, mw, p), agree in zip(zip(*columns, strict=True), agreeing, strict=True):
+        ranked[str(qid)].append(Ranked(str(nhs), float(mw), float(p), agree))
     out = {}
     for qid, scores in ranked.items():
         best = best_per_person(scores)
-        outcome = decide(best, rule)
+        outcome = decide(best, rule, (missing or {}).get(qid, ()))
         out[qid] = (outcome.value, best[0].nhs_number if outcome.value == "traced" else "",
                     _format(best[0].match_probability), _format(margin_of(best)))
     return out
+
+
+def _agreement_sql() -> str:
+    """The ``agree_*`` flags: each corroborating comparison's exact-agreement level,
+    its SQL condition read between the request (``l``) and the register row (``r``)."""
+    import re
+
+    flags = []
+    for name in CORROBORATING:
+        condition = re.sub(r'"(\w+)_([lr])"', r'\2."\1"', AGREEMENT[name].sql)
+        flags.append(f"coalesce({condition}, false) AS agree_{name}")
+    return ", ".join(flags)
 
 
 # The register as Splink reads it, derived in DuckDB from the index's stored
@@ -175,8 +209,10 @@ class BatchLinker:
             left, self._register, link_type="link_only",
             blocking_rules_to_generate_predictions=blocking_rules, warning_mode="never")
         pairs = self.connection.sql(
-            "SELECT unique_id_l, nhs_number_r, match_weight, match_probability "
-            f"FROM {result.physical_name}").fetchnumpy()
+            "SELECT p.unique_id_l, p.nhs_number_r, p.match_weight, p.match_probability, "
+            f"{_agreement_sql()} FROM {result.physical_name} p "
+            f"JOIN {left.physical_name} l ON l.unique_id = p.unique_id_l "
+            "JOIN register r ON r.unique_id = p.unique_id_r").fetchnumpy()
         result.drop_table_from_database_and_remove_from_cache()
         return pairs
 
@@ -270,7 +306,8 @@ def trace_file(session: Session, queries: Path, out: Path, rule: ReleaseRule | N
                 lap("prepare_requests")
                 pairs = linker.predict(frame, [_blocking_rule()]) if people else None
                 lap("predict")
-                decided = decide_rows(pairs, rule) if people else {}
+                missing = {p.record_id: missing_of(p) for p in people}
+                decided = decide_rows(pairs, rule, missing) if people else {}
                 lap("release_rule")
                 lines = []
                 for qid, request in part:

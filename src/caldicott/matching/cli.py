@@ -77,13 +77,17 @@ def show(version: int | None = typer.Option(None, "--version", help="Default: th
 @app.command("one")
 def one(
     given: str | None = typer.Option(None, "--given", help="Given name"),
-    family: str = typer.Option(..., "--family", help="Family name"),
-    birth_date: str = typer.Option(..., "--birth-date", help="YYYY-MM-DD"),
+    family: str | None = typer.Option(None, "--family", help="Family name"),
+    birth_date: str | None = typer.Option(None, "--birth-date", help="YYYY-MM-DD"),
     postcode: str | None = typer.Option(None, "--postcode"),
     sex: str | None = typer.Option(None, "--sex", help="male, female, other or unknown"),
-    threshold: float = typer.Option(0.99, "--threshold", help="Release threshold"),
+    threshold: float = typer.Option(0.99, "--threshold", help="Release threshold (for a "
+                                    "complete request; raised for each missing field)"),
 ) -> None:
-    """Trace one request; print the outcome and the weight of each comparison."""
+    """Trace one request; print the outcome and the weight of each comparison.
+
+    Any field may be left out; a name and a date of birth or a postcode are needed.
+    """
     from caldicott.db import unit_of_work
     from caldicott.matching.core.release import ReleaseRule
     from caldicott.matching.service import check_request, trace_request
@@ -97,6 +101,7 @@ def one(
     typer.echo(f"nhs_number: {result.nhs_number or '-'}")
     typer.echo(f"model version: {result.model_version}")
     typer.echo(f"candidates: {len(result.candidates)}; margin over next: {result.margin:.2f} bits")
+    typer.echo(f"release bar: {result.explain()}")
     if result.best is None:
         return
     score = result.best.score
@@ -111,7 +116,7 @@ def one(
 @app.command("batch")
 def batch(
     queries: Path = typer.Argument(..., help="CSV: query_id, given_name, family_name, "
-                                   "birth_date[, postcode][, sex]"),
+                                   "birth_date[, postcode][, sex]; values may be empty"),
     out: Path = typer.Option(..., "--out", help="Results CSV"),
     threshold: float = typer.Option(0.99, "--threshold", help="Release threshold"),
 ) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from caldicott.errors import CaldicottError, InvalidInput, NotAFile, Unprocessable
 from caldicott.matching import repository
+from caldicott.matching.core.identifiers import FIELDS, missing_of, why_untraceable
 from caldicott.matching.core.normalise import (
     Person,
     normalise_birth_date,
@@ -34,30 +35,39 @@ _scorers: dict[tuple[int, str], Scorer] = {}
 _lock = threading.Lock()
 
 
+class Untraceable(Unprocessable):
+    """A request with nothing identifying left (no name, or nothing but a name): a
+    business outcome, said plainly with the fields missing (HTTP 422)."""
+
+
 @dataclass(frozen=True)
 class TraceRequest:
-    """What a tracing request carries (PDS's minimum: family name and date of birth)."""
+    """What a tracing request carries: any field may be missing, but not every
+    identifying one (see :func:`check_request`)."""
 
     given_name: str | None
-    family_name: str
-    birth_date: dt.date
+    family_name: str | None
+    birth_date: dt.date | None
     postcode: str | None = None
     sex: str | None = None
 
 
-def check_request(given: str | None, family: str | None, birth_date: str | dt.date | None,
-                  postcode: str | None = None, sex: str | None = None,
-                  today: dt.date | None = None) -> TraceRequest:
-    """Validate a request's fields; raise InvalidInput saying what is wrong.
+def _blank(value: object) -> bool:
+    return value is None or str(value).strip() == ""
 
-    Example:
-        >>> check_request("Ann", "Lee", "1990-01-02").family_name
-        'Lee'
-    """
-    if not family or normalise_name(family) is None:
-        raise InvalidInput("family name is missing")
-    if birth_date is None or str(birth_date).strip() == "":
-        raise InvalidInput("date of birth is missing")
+
+def _check_name(value: str | None, what: str) -> str | None:
+    if _blank(value):
+        return None
+    if normalise_name(value) is None:
+        raise InvalidInput(f"{what} {value!s} has no letters to compare; leave it out if "
+                           "it is not known")
+    return str(value).strip()
+
+
+def _check_birth_date(birth_date: str | dt.date | None, today: dt.date) -> dt.date | None:
+    if _blank(birth_date):
+        return None
     iso = normalise_birth_date(birth_date)
     try:
         born = dt.date.fromisoformat(iso) if iso else None
@@ -65,11 +75,36 @@ def check_request(given: str | None, family: str | None, birth_date: str | dt.da
         born = None
     if born is None:
         raise InvalidInput(f"date of birth {birth_date!s} is not a real date (YYYY-MM-DD)")
-    if born > (today or dt.date.today()):
+    if born > today:
         raise InvalidInput(f"date of birth {born.isoformat()} is in the future")
+    return born
+
+
+def check_request(given: str | None, family: str | None, birth_date: str | dt.date | None,
+                  postcode: str | None = None, sex: str | None = None,
+                  today: dt.date | None = None) -> TraceRequest:
+    """Validate a request's fields; raise InvalidInput saying what is wrong.
+
+    Any field may be left out; a request with no name, or nothing but a name, is
+    refused (:class:`Untraceable`), saying which fields are missing (:func:`~caldicott.matching.core.
+    identifiers.why_untraceable`).
+
+    Example:
+        >>> check_request("Ann", None, "1990-01-02").birth_date
+        datetime.date(1990, 1, 2)
+    """
+    given_name = _check_name(given, "given name")
+    family_name = _check_name(family, "family name")
+    born = _check_birth_date(birth_date, today or dt.date.today())
+    sex = None if _blank(sex) else sex
     if sex is not None and sex not in ("male", "female", "other", "unknown"):
         raise InvalidInput(f"sex {sex!r} is not one of male, female, other, unknown")
-    return TraceRequest(given or None, family, born, postcode or None, sex)
+    request = TraceRequest(given_name, family_name, born,
+                           None if _blank(postcode) else postcode, sex)
+    why = why_untraceable(set(FIELDS) - set(missing_of(request_person(request))))
+    if why is not None:
+        raise Untraceable(f"the request cannot be traced: {why}")
+    return request
 
 
 def read_queries(path: Path, strict: bool = True) -> Iterator[tuple[str, Any]]:

@@ -53,7 +53,7 @@ class TraceRequestRow(Base):
     agreement: Mapped[str] = mapped_column(String(64))
     # The subject as the requester knows them.
     given_name: Mapped[str | None] = mapped_column(String(100))
-    family_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)  # None: a partial date or a range
     sex: Mapped[str | None] = mapped_column(String(7))
     postcode: Mapped[str | None] = mapped_column(String(10))
@@ -95,6 +95,9 @@ class TraceRequestRow(Base):
     trace_outcome: Mapped[str | None] = mapped_column(String(20))
     match_probability: Mapped[float | None] = mapped_column(Float)
     match_margin: Mapped[float | None] = mapped_column(Float)
+    # The bar the trace had to clear, raised for the fields the request lacked (what the
+    # review shows: which fields were missing, how the bar rose, what corroborated).
+    release_bar: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model_version: Mapped[int | None] = mapped_column(Integer)
     matched_nhs_number: Mapped[str | None] = mapped_column(String(10))
     # Who must look at the traced outcome: "release" (a reviewer) or "guardian" (the Caldicott

@@ -129,7 +129,9 @@ class TraceRequestIn(BaseModel):
         "countersigning_officer": "HO-2001"}]})
 
     given_name: Annotated[Name | None, AfterValidator(_optional_printable)] = None
-    family_name: Annotated[Text, Field(min_length=1, max_length=100)]
+    family_name: Annotated[Name | None, AfterValidator(_optional_printable)] = Field(
+        None, description="Family name, if known. Any one of the subject's fields may be "
+        "missing; a request needs a name and, besides it, a date of birth or a postcode")
     birth_date: dt.date | None = Field(None, description="Full date of birth, if known")
     birth_date_partial: Annotated[str | None, Field(
         None, pattern=r"^\d{4}(-\d{2})?$",
@@ -261,6 +263,21 @@ class TraceRunOut(BaseModel):
     traced_at: dt.datetime
 
 
+class ReleaseBarOut(BaseModel):
+    """The bar the trace had to clear: the release rule, raised for each field the request
+    lacked (fewer fields, more evidence needed)."""
+
+    missing: list[str]
+    threshold: float
+    margin_bits: float
+    base_threshold: float
+    base_margin_bits: float
+    corroboration_needed: int = Field(description="Identifiers beyond the name (date of "
+                                      "birth, postcode, sex) that had to agree exactly")
+    corroborated_by: list[str]
+    explanation: str
+
+
 class TraceOut(BaseModel):
     outcome: str
     match_probability: float | None
@@ -270,6 +287,7 @@ class TraceOut(BaseModel):
     traced_at: dt.datetime | None
     route: str | None
     route_reasons: list[str]
+    release_bar: ReleaseBarOut | None
     runs: list[TraceRunOut]
 
 
@@ -305,7 +323,7 @@ class ReleaseOut(BaseModel):
 
 class SubjectOut(BaseModel):
     given_name: str | None
-    family_name: str
+    family_name: str | None
     birth_date: dt.date | None
     birth_date_partial: str | None
     birth_date_from: dt.date | None

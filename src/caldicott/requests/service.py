@@ -108,9 +108,7 @@ def _facts(item: TraceRequestIn) -> dict[str, Any]:
 
 def _new_row(principal: Principal, item: TraceRequestIn, day: dt.date, agreement: str,
              key: str | None, batch_id: str | None) -> TraceRequestRow:
-    if item.birth_date is not None:
-        matching.check_request(item.given_name, item.family_name, item.birth_date,
-                               item.postcode, item.sex, today=day)
+    _check_subject(item, day)
     if item.birth_date_from and item.birth_date_to and item.birth_date_from > item.birth_date_to:
         raise Unprocessable("birth_date_from is after birth_date_to")
     qualifying = qualifying_sentence_months(_convictions(item, day))
@@ -130,6 +128,19 @@ def _new_row(principal: Principal, item: TraceRequestIn, day: dt.date, agreement
         countersigning_officer=item.countersigning_officer, urgency=item.urgency,
         subject_vulnerable=item.subject_vulnerable or item.category == "vulnerable_person",
         facts=_facts(item), status=Status.RECEIVED.value)
+
+
+def _check_subject(item: TraceRequestIn, day: dt.date) -> None:
+    """Refuse (422) a subject with nothing identifying left, saying which fields are
+    missing; any other subject is traced with what it carries."""
+    try:
+        matching.check_request(item.given_name, item.family_name, item.birth_date,
+                               item.postcode, item.sex, today=day)
+    except matching.Untraceable as error:
+        partial = item.birth_date_partial or item.birth_date_from or item.birth_date_to
+        raise matching.Untraceable(error.diagnostics + (
+            "; a partial date of birth or a range is recorded but cannot be compared"
+            if partial else "")) from None
 
 
 def _convictions(item: TraceRequestIn, day: dt.date) -> list[Conviction]:

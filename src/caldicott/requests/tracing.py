@@ -42,7 +42,8 @@ from caldicott.settings import Settings
 DECEASED_WITHHELD = frozenset({"address", "gp_practice", "primary_care_area"})
 
 
-def _query(row: TraceRequestRow, given: str | None, family: str) -> matching.TraceRequest:
+def _query(row: TraceRequestRow, given: str | None,
+           family: str | None) -> matching.TraceRequest:
     return matching.check_request(given, family, row.birth_date, row.postcode, row.sex,
                                   today=row.request_date)
 
@@ -92,6 +93,7 @@ def trace_step(session: Session, settings: Settings, request_id: int,
         "traced_by": tracer.user_id if tracer else None, "traced_at": audit.utcnow(),
         "trace_outcome": result.outcome.value, "match_probability": result.match_probability,
         "match_margin": margin, "model_version": result.model_version,
+        "release_bar": result.bar_json(),
         "matched_nhs_number": result.nhs_number, "route": "release", "route_reasons": [],
         "release_decision_id": None, "release_check_fields": None}
     target, approval = Status.AWAITING_REVIEW, Approval.ONE_REVIEWER

@@ -10,7 +10,7 @@ from caldicott.errors import InvalidInput, Unprocessable
 from caldicott.matching import repository
 from caldicott.matching.batch import trace_file
 from caldicott.matching.core.release import Outcome
-from caldicott.matching.service import check_request, trace_request
+from caldicott.matching.service import Untraceable, check_request, trace_request
 from caldicott.register.records import PatientRecord
 from caldicott.synth.queries import generate_queries
 
@@ -120,13 +120,39 @@ def test_a_given_name_against_a_person_with_one_name_is_no_evidence_either_way(
 
 
 @pytest.mark.parametrize(("given", "family", "born", "why"), [
-    ("Ann", "", "1990-01-01", "family name is missing"),
     ("Ann", "Lee", "2999-01-01", "in the future"),
     ("Ann", "Lee", "1990-02-30", "not a real date"),
+    ("Ann", "!!", "1990-01-01", "family name !! has no letters"),
 ])
 def test_refuses_a_bad_request(given: str, family: str, born: str, why: str) -> None:
     with pytest.raises(InvalidInput, match=why):
         check_request(given, family, born)
+
+
+@pytest.mark.parametrize(("given", "family", "born", "postcode", "sex", "why"), [
+    ("", "", "1990-01-01", "LS1 4AP", "female",
+     "no name: .* \\(missing: given name, family name\\)"),
+    ("Ann", "", "", "", "", "only a name: .* \\(missing: family name, date of birth, "
+     "postcode, sex\\)"),
+    ("", "Lee", "", "", "female", "only a name: .* \\(missing: given name, date of birth, "
+     "postcode\\)"),
+    ("Ann", "Lee", "", "", "unknown", "only a name: .*missing: date of birth, postcode, sex"),
+])
+def test_refuses_a_request_with_nothing_identifying_left_saying_what_is_missing(
+        given: str, family: str, born: str, postcode: str, sex: str, why: str) -> None:
+    with pytest.raises(Untraceable, match=why) as refused:
+        check_request(given, family, born, postcode, sex)
+    assert refused.value.status_code == 422
+
+
+@pytest.mark.parametrize(("given", "family", "born", "postcode"), [
+    ("Ann", "", "1990-01-01", ""), ("", "Lee", "1990-01-01", ""), ("Ann", "Lee", "", "LS1 4AP"),
+    ("", "Lee", "", "LS1 4AP"), ("Ann", "", "", "LS1 4AP")])
+def test_accepts_a_name_with_a_date_of_birth_or_a_postcode(
+        given: str, family: str, born: str, postcode: str) -> None:
+    request = check_request(given, family, born, postcode)
+    assert (request.given_name, request.family_name, request.postcode) == (
+        given or None, family or None, postcode or None)
 
 
 def test_tracing_without_a_trained_model_says_so(session: Session) -> None:

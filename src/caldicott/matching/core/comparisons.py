@@ -207,6 +207,12 @@ SEX = Comparison("sex", "Sex", (_null_level("sex"), _exact("sex"), _ELSE))
 
 COMPARISONS: tuple[Comparison, ...] = (GIVEN, FAMILY, BIRTH_DATE, POSTCODE, SEX)
 
+#: Each comparison's level of exact agreement: the first after its null level. The
+#: release rule counts these as corroboration (real time by the level's label, batch
+#: by its SQL).
+AGREEMENT: dict[str, Level] = {c.name: c.levels[1] for c in COMPARISONS}
+assert all(c.levels[0].is_null for c in COMPARISONS)
+
 # The columns every record must carry for the model (Splink input columns).
 MODEL_COLUMNS = ("given_name", "family_name", "given_nicks", "birth_date", "birth_year",
                  "birth_month", "birth_day", "postcode", "postcode_sector",

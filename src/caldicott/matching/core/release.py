@@ -16,17 +16,64 @@ weight (with the default 6 bits, 64 times likelier). Two close candidates
 can never both pass (their ``p_lead`` sum to at most 1). A leader that
 scores above the threshold on its own but fails either test is
 ``too_many_matches``; nobody above the threshold is ``no_trace``.
+
+Fewer fields, more evidence: the bar a request must clear
+----------------------------------------------------------
+A request may lack any field (see :mod:`~caldicott.matching.core.identifiers`).
+A missing field already carries no weight (Splink's null level), so the score
+of a partial request is built from less evidence; but the score alone is not
+enough, for two reasons. The model's independence assumption errs most where
+little evidence is left (one strong agreement then decides everything), and a
+missing date of birth or family name is exactly what tells namesakes apart: a
+request for someone *not on the register* whose namesake is on it looks, to a
+request without a date of birth, like a request for the namesake. So each
+request gets its own bar (:meth:`ReleaseRule.bar_for`), never lower than the
+rule's own:
+
+1. **Threshold, per missing identifying field** (given name, family name, date
+   of birth): the chance of a wrong release the threshold allows is divided by
+   ten (``step_decades``): 0.99 → 0.999 → 0.9999. Postcode and sex are often
+   not known to a requester and carry less evidence; their absence raises
+   nothing by itself (a request of family name and date of birth only, PDS's
+   own minimum, keeps the bar it had) but leaves them unable to corroborate.
+2. **Margin, per missing identifying field**: the leader must lead the runner-up
+   by ``step_margin_bits`` more (6 → 10 → 14 bits: 64, 1,024, 16,384 times
+   likelier), because the field that would have split two candidates is gone.
+3. **Corroboration, when the date of birth or the family name is missing**: the
+   leader's best register row must agree *exactly* with the request on at
+   least ``corroboration`` (2) independent identifiers beyond the name — date
+   of birth, full postcode, sex — each its own comparison in the model. A
+   name is shared by namesakes; two further exact agreements are what a
+   namesake who is not the person rarely has. Near agreements (a postcode in
+   the same sector, a date one digit off) count as evidence in the score but
+   not here: they are what a namesake nearby or a relative has. A leader
+   without them is ``no_trace``: nobody was identified well enough to name.
+
+So a request without a date of birth is released only when given name,
+family name, full postcode and sex all point at one person (the last two
+exactly), with p ≥ 0.999 and a 10-bit lead; without a sex it is never
+released. The rule is never looser than before for any request: a complete
+request meets exactly the old bar.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from caldicott.matching.core.identifiers import FIELDS, WORDS, in_words
 
 DEFAULT_THRESHOLD = 0.99
 DEFAULT_MARGIN_BITS = 6.0
+#: Each one missing raises the threshold and the margin one step.
+IDENTIFYING = ("given_name", "family_name", "birth_date")
+#: Either one missing asks for corroboration.
+PARTIAL = ("family_name", "birth_date")
+#: Identifiers beyond the name that can corroborate, each by exact agreement.
+CORROBORATING = ("birth_date", "postcode", "sex")
 
 
 class Outcome(StrEnum):
@@ -37,23 +84,111 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ReleaseRule:
+    """The rule for a complete request, and how much it rises per missing field."""
+
     threshold: float = DEFAULT_THRESHOLD
     margin_bits: float = DEFAULT_MARGIN_BITS
+    step_decades: float = 1.0
+    step_margin_bits: float = 4.0
+    corroboration: int = 2
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.threshold < 1.0:
             raise ValueError("release threshold must be in [0.5, 1)")
         if self.margin_bits < 0:
             raise ValueError("margin must not be negative")
+        if self.step_decades < 0 or self.step_margin_bits < 0 or self.corroboration < 0:
+            raise ValueError("a missing field can only raise the bar")
+
+    def bar_for(self, missing: Collection[str] = ()) -> Bar:
+        """The bar a request lacking ``missing`` fields must clear.
+
+        Example:
+            >>> bar = ReleaseRule().bar_for({"birth_date"})
+            >>> bar.threshold, bar.margin_bits, bar.corroboration
+            (0.999, 10.0, 2)
+        """
+        steps = sum(f in missing for f in IDENTIFYING)
+        miss_rate = (1.0 - self.threshold) / 10.0 ** (steps * self.step_decades)
+        return Bar(threshold=round(1.0 - miss_rate, 12),
+                   margin_bits=self.margin_bits + steps * self.step_margin_bits,
+                   corroboration=self.corroboration if any(f in missing for f in PARTIAL)
+                   else 0,
+                   missing=tuple(f for f in FIELDS if f in missing), base=self)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """What one request's trace must clear: the rule raised for its missing fields."""
+
+    threshold: float
+    margin_bits: float
+    corroboration: int
+    missing: tuple[str, ...]
+    base: ReleaseRule
+
+    @property
+    def raised(self) -> bool:
+        return self.threshold > self.base.threshold or self.corroboration > 0
+
+    def explain(self, agreeing: Collection[str] | None = None) -> str:
+        """What was missing and how that raised the bar, in words.
+
+        Example:
+            >>> ReleaseRule().bar_for({"birth_date"}).explain({"postcode"})[:80]
+            'no date of birth given: threshold raised from 0.99 to 0.999 and margin from 6 to'
+        """
+        if not self.missing:
+            return (f"every field given: threshold {self.threshold:g}, margin "
+                    f"{self.margin_bits:g} bits")
+        words = f"no {in_words(self.missing)} given"
+        if self.threshold > self.base.threshold:
+            words += (f": threshold raised from {self.base.threshold:g} to {self.threshold:g} "
+                      f"and margin from {self.base.margin_bits:g} to {self.margin_bits:g} bits")
+        else:
+            words += (f" (no evidence either way): threshold {self.threshold:g}, margin "
+                      f"{self.margin_bits:g} bits, as for a complete request")
+        if self.corroboration:
+            words += (f"; a release needs at least {self.corroboration} of "
+                      f"{in_words(CORROBORATING)} to agree exactly beyond the name")
+            if agreeing is not None:
+                agreed = in_words(set(agreeing) & set(CORROBORATING))
+                words += f" (the best candidate agreed on {agreed or 'none'})"
+        return words
+
+    def as_json(self, agreeing: Collection[str] | None = None) -> dict[str, Any]:
+        """The bar as stored beside a trace and shown to a reviewer."""
+        return {"missing": [WORDS[f] for f in self.missing], "threshold": self.threshold,
+                "margin_bits": self.margin_bits, "base_threshold": self.base.threshold,
+                "base_margin_bits": self.base.margin_bits,
+                "corroboration_needed": self.corroboration,
+                "corroborated_by": [WORDS[f] for f in CORROBORATING
+                                    if agreeing is not None and f in agreeing],
+                "explanation": self.explain(agreeing)}
 
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
-    """One person's best score (a person may have several register rows)."""
+    """One person's best score (a person may have several register rows).
+
+    ``agreeing`` names the corroborating identifiers (:data:`CORROBORATING`) on
+    which that row agrees exactly with the request.
+    """
 
     nhs_number: str
     match_weight: float
     match_probability: float
+    agreeing: frozenset[str] = field(default=frozenset())
+
+
+def better(score: Ranked, held: Ranked | None) -> bool:
+    """Whether ``score`` is a person's better row than ``held``: a higher weight, or
+    as high with more exact agreements (so batch and real time keep the same row)."""
+    if held is None or score.match_weight > held.match_weight:
+        return True
+    return score.match_weight == held.match_weight and (
+        (len(score.agreeing), sorted(score.agreeing))
+        > (len(held.agreeing), sorted(held.agreeing)))
 
 
 def best_per_person(scores: Iterable[Ranked]) -> list[Ranked]:
@@ -61,12 +196,11 @@ def best_per_person(scores: Iterable[Ranked]) -> list[Ranked]:
 
     Example:
         >>> best_per_person([Ranked("1", 2.0, .8), Ranked("1", 5.0, .97), Ranked("2", 1.0, .7)])[0]
-        Ranked(nhs_number='1', match_weight=5.0, match_probability=0.97)
+        Ranked(nhs_number='1', match_weight=5.0, match_probability=0.97, agreeing=frozenset())
     """
     best: dict[str, Ranked] = {}
     for score in scores:
-        held = best.get(score.nhs_number)
-        if held is None or score.match_weight > held.match_weight:
+        if better(score, best.get(score.nhs_number)):
             best[score.nhs_number] = score
     return sorted(best.values(), key=lambda r: (-r.match_weight, r.nhs_number))
 
@@ -95,8 +229,15 @@ def lead_probability(ranked: list[Ranked]) -> float:
     return 1.0 / (1.0 + math.pow(2.0, -top) + rest)
 
 
-def decide(ranked: list[Ranked], rule: ReleaseRule) -> Outcome:
-    """Apply the release rule to candidates ranked by :func:`best_per_person`.
+def corroborated(leader: Ranked, bar: Bar) -> bool:
+    """Whether the leader agrees exactly on as many identifiers beyond the name as the
+    bar needs."""
+    return len(leader.agreeing & frozenset(CORROBORATING)) >= bar.corroboration
+
+
+def decide(ranked: list[Ranked], rule: ReleaseRule, missing: Collection[str] = ()) -> Outcome:
+    """Apply the release rule, raised for the request's ``missing`` fields, to
+    candidates ranked by :func:`best_per_person`.
 
     Example:
         >>> rule = ReleaseRule()
@@ -104,9 +245,14 @@ def decide(ranked: list[Ranked], rule: ReleaseRule) -> Outcome:
         <Outcome.TOO_MANY_MATCHES: 'too_many_matches'>
         >>> decide([Ranked("1", 20.0, .999999), Ranked("2", 2.0, .8)], rule)
         <Outcome.TRACED: 'traced'>
+        >>> decide([Ranked("1", 20.0, .999999, frozenset({"postcode"}))], rule, {"birth_date"})
+        <Outcome.NO_TRACE: 'no_trace'>
     """
-    if not ranked or ranked[0].match_probability < rule.threshold:
+    bar = rule.bar_for(missing)
+    if not ranked or ranked[0].match_probability < bar.threshold:
         return Outcome.NO_TRACE
-    if lead_probability(ranked) < rule.threshold or margin_of(ranked) < rule.margin_bits:
+    if not corroborated(ranked[0], bar):
+        return Outcome.NO_TRACE
+    if lead_probability(ranked) < bar.threshold or margin_of(ranked) < bar.margin_bits:
         return Outcome.TOO_MANY_MATCHES
     return Outcome.TRACED

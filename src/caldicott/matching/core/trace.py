@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from caldicott.matching.core.comparisons import AGREEMENT
+from caldicott.matching.core.identifiers import missing_of
 from caldicott.matching.core.normalise import Person
 from caldicott.matching.core.release import (
+    CORROBORATING,
+    Bar,
     Outcome,
     Ranked,
     ReleaseRule,
     best_per_person,
+    better,
     decide,
     margin_of,
 )
@@ -27,13 +33,25 @@ class Candidate:
     nhs_number: str
     score: Score
 
+    @property
+    def agreeing(self) -> frozenset[str]:
+        """The identifiers beyond the name on which this row agrees exactly."""
+        return frozenset(p.comparison for p in self.score.parts
+                         if p.comparison in CORROBORATING
+                         and p.level == AGREEMENT[p.comparison].label)
+
+    def ranked(self) -> Ranked:
+        return Ranked(self.nhs_number, self.score.match_weight, self.score.match_probability,
+                      self.agreeing)
+
 
 @dataclass(frozen=True)
 class TraceResult:
     """The outcome of one trace, with the evidence behind it.
 
     ``nhs_number`` is set only when ``outcome`` is ``traced``; ``best`` is the
-    top candidate's score (its ``parts`` are the waterfall) whatever the outcome.
+    top candidate's score (its ``parts`` are the waterfall) whatever the outcome;
+    ``bar`` is the rule as raised for the fields the request lacked.
     """
 
     outcome: Outcome
@@ -44,6 +62,14 @@ class TraceResult:
     model_version: int
     best: Candidate | None
     candidates: tuple[Candidate, ...] = field(default=())
+    bar: Bar = field(default_factory=lambda: ReleaseRule().bar_for())
+
+    def explain(self) -> str:
+        """What the request lacked and how that raised the bar (for the review)."""
+        return self.bar.explain(self.best.agreeing if self.best else None)
+
+    def bar_json(self) -> dict[str, Any]:
+        return self.bar.as_json(self.best.agreeing if self.best else None)
 
 
 def trace(request: Person, rows: Iterable[Person], scorer: Scorer, rule: ReleaseRule,
@@ -58,18 +84,22 @@ def trace(request: Person, rows: Iterable[Person], scorer: Scorer, rule: Release
     best_rows: dict[str, Candidate] = {}
     for row in rows:
         assert row.nhs_number is not None, "register rows carry an NHS number"
-        score = scorer.score(request, row)
+        candidate = Candidate(row.nhs_number, scorer.score(request, row))
         held = best_rows.get(row.nhs_number)
-        if held is None or score.match_weight > held.score.match_weight:
-            best_rows[row.nhs_number] = Candidate(row.nhs_number, score)
-    ranked = best_per_person(Ranked(c.nhs_number, c.score.match_weight,
-                                    c.score.match_probability) for c in best_rows.values())
+        weight = candidate.score.match_weight
+        if held is None or weight > held.score.match_weight or (
+                weight == held.score.match_weight and better(candidate.ranked(),
+                                                             held.ranked())):
+            best_rows[row.nhs_number] = candidate
+    ranked = best_per_person(c.ranked() for c in best_rows.values())
     ordered = tuple(best_rows[r.nhs_number] for r in ranked)
-    outcome = decide(ranked, rule)
+    missing = missing_of(request)
+    outcome = decide(ranked, rule, missing)
     top = ordered[0] if ordered else None
     return TraceResult(
         outcome=outcome,
         nhs_number=top.nhs_number if top and outcome is Outcome.TRACED else None,
         match_probability=top.score.match_probability if top else None,
         match_weight=top.score.match_weight if top else None,
-        margin=margin_of(ranked), model_version=model_version, best=top, candidates=ordered)
+        margin=margin_of(ranked), model_version=model_version, best=top, candidates=ordered,
+        bar=rule.bar_for(missing))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from caldicott.matching.core.identifiers import why_untraceable
 from caldicott.signatories.core.procedure import ProcedureReason
 
 REASON_TEXTS: dict[str, str] = {
@@ -23,8 +24,8 @@ REASON_TEXTS: dict[str, str] = {
     "countersignatory_rank_too_low": "The countersigning officer's rank or grade is below the "
                                      "level the agreement requires.",
     "self_countersigned": "The requesting officer countersigned their own request.",
-    "subject_under_identified": "The subject is not identified well enough to trace: a family "
-                                "name, a full date of birth and a given name or postcode are "
+    "subject_under_identified": "The subject is not identified well enough to trace: a name "
+                                "and, besides it, a full date of birth or a postcode are "
                                 "needed.",
     "no_offence_given": "The request names no offence (statute and section) and no conviction.",
     "no_court_order": "The request under a court order does not give the order (court, "
@@ -60,28 +61,29 @@ class Subject:
 
 
 def identification_problems(subject: Subject) -> list[ProcedureReason]:
-    """Whether the subject can be traced as PDS would: family name, full date of birth, and a
-    given name or a postcode (PDS's minimum search is family name and date of birth; the
-    NBO's tracing needs more to find one person). A partial date or a range is recorded and
-    shown, but is not enough to trace.
+    """Whether the subject can be traced at all: a name (given or family) and, besides it,
+    a full date of birth or a postcode (the matcher's own rule,
+    :func:`~caldicott.matching.core.identifiers.why_untraceable`). Any other field may be
+    missing: the trace then needs more evidence to release. A partial date or a range is
+    recorded and shown, but is not compared.
 
     Example:
-        >>> identification_problems(Subject("Ann", "Lee", dt.date(1980, 1, 2), None))
+        >>> identification_problems(Subject(None, "Lee", None, "LS1 1AA"))
         []
-        >>> [r.code for r in identification_problems(Subject(None, "Lee", None, "LS1 1AA", True))]
+        >>> [r.code for r in identification_problems(Subject("Ann", "Lee", None, None, True))]
         ['subject_under_identified']
     """
-    missing = []
-    if not (subject.family_name or "").strip():
-        missing.append("family name")
-    if subject.birth_date is None:
-        missing.append("a full date of birth" + (" (only a partial date or a range was given)"
-                                                 if subject.partial_birth_date else ""))
-    if not (subject.given_name or "").strip() and not (subject.postcode or "").strip():
-        missing.append("a given name or a postcode")
-    if not missing:
+    present = {f for f, value in (("given_name", subject.given_name),
+                                  ("family_name", subject.family_name),
+                                  ("postcode", subject.postcode)) if (value or "").strip()}
+    if subject.birth_date is not None:
+        present.add("birth_date")
+    why = why_untraceable(present)
+    if why is None:
         return []
-    return [reason("subject_under_identified", "Missing: " + "; ".join(missing) + ".")]
+    if subject.partial_birth_date:
+        why += "; only a partial date of birth or a range was given, which is not compared"
+    return [reason("subject_under_identified", f"This request has {why}.")]
 
 
 def basis_problems(needs_court_order: bool, has_court_order: bool, has_offence: bool,
