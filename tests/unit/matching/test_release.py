@@ -63,3 +63,90 @@ def test_one_person_with_two_rows_is_one_candidate() -> None:
 def test_refuses_a_meaningless_threshold(threshold: float) -> None:
     with pytest.raises(ValueError):
         ReleaseRule(threshold=threshold)
+
+
+# --- fewer fields, more evidence (issue 11) -----------------------------------------
+
+NO_DOB = ("birth_date",)
+
+
+def test_a_complete_request_meets_exactly_the_old_bar() -> None:
+    for missing in ((), ("postcode",), ("sex",), ("postcode", "sex")):
+        bar = RULE.bar_for(missing)
+        assert (bar.threshold, bar.margin_bits, bar.corroboration) == (0.99, 6.0, 0), missing
+
+
+@pytest.mark.parametrize(("missing", "threshold", "margin", "corroboration"), [
+    (("given_name",), 0.999, 10.0, 0),
+    (("birth_date",), 0.999, 10.0, 2),
+    (("family_name",), 0.999, 10.0, 2),
+    (("birth_date", "sex"), 0.999, 10.0, 2),
+    (("given_name", "birth_date"), 0.9999, 14.0, 2),
+    (("family_name", "birth_date"), 0.9999, 14.0, 2),
+])
+def test_each_missing_identifying_field_raises_the_bar_one_step(
+        missing: tuple[str, ...], threshold: float, margin: float, corroboration: int) -> None:
+    bar = RULE.bar_for(missing)
+    assert (bar.threshold, bar.margin_bits, bar.corroboration) == (
+        threshold, margin, corroboration)
+
+
+def test_fewer_fields_never_lower_the_bar() -> None:
+    from itertools import combinations
+
+    from caldicott.matching.core.identifiers import FIELDS
+
+    subsets = [frozenset(c) for n in range(len(FIELDS) + 1) for c in combinations(FIELDS, n)]
+    for fewer in subsets:
+        for more in subsets:
+            if more <= fewer:  # ``fewer`` lacks every field ``more`` lacks, and maybe others
+                low, high = RULE.bar_for(more), RULE.bar_for(fewer)
+                assert high.threshold >= low.threshold, (fewer, more)
+                assert high.margin_bits >= low.margin_bits, (fewer, more)
+                assert high.corroboration >= low.corroboration, (fewer, more)
+
+
+def test_a_lone_candidate_the_old_rule_releases_is_not_released_without_a_date_of_birth() -> None:
+    lone = [Ranked("1", 8.0, 0.996, frozenset({"postcode", "sex"}))]
+    assert decide(lone, RULE) is Outcome.TRACED
+    assert decide(lone, RULE, NO_DOB) is Outcome.NO_TRACE
+
+
+def test_without_a_date_of_birth_two_exact_agreements_beyond_the_name_are_needed() -> None:
+    def leader(agreeing: set[str]) -> list[Ranked]:
+        return [Ranked("1", 16.0, 0.99998, frozenset(agreeing))]
+
+    assert decide(leader({"postcode", "sex"}), RULE, NO_DOB) is Outcome.TRACED
+    assert decide(leader({"postcode"}), RULE, NO_DOB) is Outcome.NO_TRACE
+    assert decide(leader({"sex"}), RULE, NO_DOB) is Outcome.NO_TRACE
+    # The date of birth cannot corroborate a request that lacks it; it can one that
+    # lacks the family name.
+    assert decide(leader({"birth_date", "postcode"}), RULE, ("family_name",)) is Outcome.TRACED
+    assert decide(leader({"birth_date"}), RULE, ("family_name",)) is Outcome.NO_TRACE
+    # A complete request needs no corroboration: its bar is the old one.
+    assert decide(leader(set()), RULE) is Outcome.TRACED
+
+
+def test_without_a_date_of_birth_the_leader_needs_a_wider_margin() -> None:
+    both = frozenset({"postcode", "sex"})
+    ranked = [Ranked("1", 20.0, 0.999999, both), Ranked("2", 12.0, 0.9998, both)]
+    assert decide(ranked, RULE) is Outcome.TRACED  # 8 bits ahead: enough with every field
+    assert decide(ranked, RULE, NO_DOB) is Outcome.TOO_MANY_MATCHES  # 10 are needed
+
+
+def test_the_explanation_says_which_fields_were_missing_and_how_the_bar_rose() -> None:
+    bar = RULE.bar_for(NO_DOB)
+    text = bar.explain({"postcode"})
+    assert text.startswith("no date of birth given: threshold raised from 0.99 to 0.999 and "
+                           "margin from 6 to 10 bits; a release needs at least 2 of "
+                           "date of birth, postcode, sex to agree exactly beyond the name")
+    assert text.endswith("(the best candidate agreed on postcode)")
+    stored = bar.as_json({"postcode"})
+    assert (stored["missing"], stored["corroborated_by"]) == (["date of birth"], ["postcode"])
+    assert RULE.bar_for(("sex",)).explain().startswith("no sex given (no evidence either way)")
+    assert RULE.bar_for().explain() == "every field given: threshold 0.99, margin 6 bits"
+
+
+def test_a_rule_cannot_be_made_to_lower_the_bar_for_a_missing_field() -> None:
+    with pytest.raises(ValueError, match="only raise"):
+        ReleaseRule(step_margin_bits=-1)

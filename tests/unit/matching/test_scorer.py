@@ -129,3 +129,24 @@ def test_a_family_name_like_the_given_name_is_not_a_swap() -> None:
     register = normalise_person("r", "Mark", "Marks", "1990-01-02", nhs_number="n")
     score = scorer.score(normalise_person("q", "Mark", "Marx", "1990-01-02"), register)
     assert score.parts[1].level == "jaro-winkler >= 0.8"
+
+
+def test_a_missing_field_carries_no_weight_and_splink_agrees_on_partial_requests() -> None:
+    from caldicott.matching.splink_scoring import score_pairs
+
+    people = _people()
+    tf = term_frequencies(people)
+    requests = [normalise_person("a", "Ann", "Lee", None, "LS1 4AP", "female"),
+                normalise_person("b", "Ann", None, "1990-01-02", "LS1 4AP"),
+                normalise_person("c", None, "Smith", None, "M1 1AA", "male"),
+                normalise_person("d", "William", None, None, "M1 1AB"),
+                normalise_person("e", "Lee", None, "1990-01-02", None, "female")]
+    pairs = [(with_term_frequencies(q, tf), p) for q in requests for p in people]
+    model = handmade_model(prior=1e-3)
+    theirs = score_pairs(model, pairs, tf)
+    scores = [Scorer(model).score(a, b) for a, b in pairs]
+    assert max(abs(s.match_probability - t) for s, t in zip(scores, theirs, strict=True)) <= 1e-9
+    for (request, _), score in zip(pairs, scores, strict=True):
+        for part in score.parts:
+            if getattr(request, part.comparison) is None:
+                assert (part.level, part.total) == ("null", 0.0)
