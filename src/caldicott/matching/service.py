@@ -86,8 +86,8 @@ def check_request(given: str | None, family: str | None, birth_date: str | dt.da
     """Validate a request's fields; raise InvalidInput saying what is wrong.
 
     Any field may be left out; a request with no name, or nothing but a name, is
-    refused (:class:`Untraceable`), saying which fields are missing (:func:`~caldicott.matching.core.
-    identifiers.why_untraceable`).
+    refused (:class:`Untraceable`), saying which fields are missing
+    (:func:`~caldicott.matching.core.identifiers.why_untraceable`).
 
     Example:
         >>> check_request("Ann", None, "1990-01-02").birth_date

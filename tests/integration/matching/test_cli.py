@@ -75,3 +75,24 @@ def test_trace_batch_writes_the_results_file(world: tuple) -> None:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 150 and {r["outcome"] for r in rows} <= {
         "traced", "no_trace", "too_many_matches", "invalid"}
+
+
+def test_trace_one_traces_without_a_date_of_birth_and_says_how_the_bar_rose(
+        world: tuple) -> None:
+    env, *_ = world
+    result = _run(env, "trace", "one", "--given", "Zanthe", "--family", "Quillfeather",
+                  "--postcode", "LS1 4AP", "--sex", "female")
+    assert result.returncode == 0, result.stderr
+    assert "birth_date   null" in result.stdout
+    assert ("release bar: no date of birth given: threshold raised from 0.99 to 0.999 and "
+            "margin from 6 to 10 bits") in result.stdout
+
+
+def test_trace_one_refuses_nothing_but_a_name_in_one_line_naming_the_missing_fields(
+        world: tuple) -> None:
+    env, *_ = world
+    result = _run(env, "trace", "one", "--given", "Zanthe", "--family", "Quillfeather")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "caldicott: the request cannot be traced: only a name: besides a name, a date of birth "
+        "or a postcode is needed (missing: date of birth, postcode, sex)")
