@@ -5,6 +5,10 @@ so a field nobody thought of can never leak. A restricted patient's address
 and GP are dropped here as well as by the decision (belt and braces). The
 resource says whether it told the requester something new: an address
 different from the one they supplied.
+
+Whether a trace may name a person at all (the release rule, raised for each field a
+request lacks) is decided before this, by :mod:`caldicott.matching.core.release`: the
+same rule for real-time and batch traces.
 """
 
 from __future__ import annotations
