@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
 
 from caldicott.access import sign_in
 from caldicott.access.core.principal import Principal
@@ -57,3 +58,12 @@ def signed_in_person(request: Request, session: SessionDep) -> Principal:
 
 
 Person = Annotated[Principal, Depends(signed_in_person)]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form's fields (parsed once; the CSRF check has read it already)."""
+    return await request.form()
+
+
+#: A page handler's posted form, for forms with more fields than ``Form()`` parameters suit.
+PostedForm = Annotated[FormData, Depends(posted_form)]
