@@ -69,7 +69,7 @@ def _blank(value: Any) -> str | None:
 
 def _birth_date(form: FormData) -> tuple[str | None, str | None]:
     """The ISO date from the three boxes, or None; and an error, if the boxes are wrong."""
-    parts = [_blank(form.get(f"birth_date-{p}")) for p in ("day", "month", "year")]
+    parts = [_blank(form.get(f"birth_date[{p}]")) for p in ("day", "month", "year")]
     if not any(parts):
         return None, None
     try:

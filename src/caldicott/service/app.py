@@ -33,7 +33,7 @@ from caldicott.service import docs
 from caldicott.service.outcome import operation_outcome
 from caldicott.service.security import ContainErrors, GuardBodies, SecurityHeaders
 from caldicott.settings import Settings
-from caldicott.web.errors import error_page, wants_page
+from caldicott.web.errors import error_page, server_error_page, wants_page
 from caldicott.web.install import install_web
 
 BATCH_PATH = "/api/trace-requests/batch"
@@ -115,7 +115,7 @@ def _install_layers(app: FastAPI, settings: Settings) -> None:
     """Outermost last: headers on every answer, then errors contained, then limits."""
     app.add_middleware(GuardBodies, max_bytes=settings.max_body_bytes,
                        max_bytes_by_path={BATCH_PATH: settings.max_batch_body_bytes})
-    app.add_middleware(ContainErrors)
+    app.add_middleware(ContainErrors, page=server_error_page)
     app.add_middleware(SecurityHeaders, behind_tls=settings.behind_tls,
                        log_requests=settings.access_log)
 

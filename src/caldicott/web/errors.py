@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from starlette.types import Scope
 
 from caldicott.web.templating import render
 
@@ -38,3 +39,13 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     heading = _HEADINGS.get(status, "Sorry, that did not work")
     return render(request, "error.html", {"status": status, "heading": heading,
                                           "message": message}, status_code=status)
+
+
+def server_error_page(scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+    """The 500 page for a bug that escaped every handler (for the outer layer that contains
+    it), or None when the client is a machine (it gets an ``OperationOutcome``)."""
+    request = Request(scope)
+    if not wants_page(request):
+        return None
+    response = error_page(request, 500, "")
+    return bytes(response.body), list(response.raw_headers)
