@@ -9,6 +9,7 @@ patient data goes in a URL (requests are named by id) or a log line.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from typing import Annotated, Any
 
@@ -149,8 +150,10 @@ def submit_request(request: Request, person: Person, session: SessionDep,
     """Submit the form: invalid input comes back with an error summary; otherwise the
     request is received and decided as the API does, and its page is shown."""
     ensure(can(person, Action.SUBMIT_REQUEST, person.organisation_id))
+    key = _blank(form.get("idempotency_key"))  # one per form shown: a double click is one
+    key = key if key and re.fullmatch(r"[0-9a-f]{32}", key) else None
     values = {**{k: form.get(k) for k in form}, "requested_fields": form.getlist(
-        "requested_fields"), "idempotency_key": _blank(form.get("idempotency_key"))}
+        "requested_fields"), "idempotency_key": key}
     body = _body(form)
     birth_date, date_error = _birth_date(form)
     try:
@@ -164,7 +167,7 @@ def submit_request(request: Request, person: Person, session: SessionDep,
         return _form_page(request, session, settings, person, values,
                           {"birth_date-day": date_error}, 400)
     try:
-        request_id = _submit(session, settings, person, item, values["idempotency_key"])
+        request_id = _submit(session, settings, person, item, key)
     except CaldicottError as refusal:
         if refusal.status_code not in (400, 409, 422):
             raise

@@ -32,11 +32,12 @@ from caldicott.web.cookies import session_id, verify_csrf
 
 
 class NeedsSignIn(Exception):
-    """No live page session: the browser goes to the sign-in page (303)."""
+    """No live page session: the browser goes to ``location`` (303), the sign-in page (or
+    the code page, when a password was given and the code is still owed)."""
 
-    def __init__(self, ended: bool = False) -> None:
+    def __init__(self, location: str = "/sign-in") -> None:
         super().__init__("sign in first")
-        self.ended = ended  # a session was presented, but has ended (idle, signed out)
+        self.location = location
 
 
 def page_router(**options: Any) -> APIRouter:
@@ -49,10 +50,13 @@ def page_router(**options: Any) -> APIRouter:
 def signed_in_person(request: Request, session: SessionDep) -> Principal:
     """The person signed in to this browser; :class:`NeedsSignIn` if nobody is."""
     presented = session_id(request)
+    settings = request.app.state.settings
     with session.begin():
-        person = sign_in.signed_in(session, request.app.state.settings, presented)
+        person = sign_in.signed_in(session, settings, presented)
+        owed = person is None and sign_in.pending_user_id(session, settings, presented)
     if person is None:
-        raise NeedsSignIn(ended=presented is not None)
+        raise NeedsSignIn("/sign-in/code" if owed else
+                          "/sign-in?ended=1" if presented else "/sign-in")
     request.state.person = person
     return person
 

@@ -7,7 +7,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from caldicott.settings import Settings
 from caldicott.web.assets import asset_files
-from caldicott.web.cookies import clear_session_cookie
 from caldicott.web.deps import NeedsSignIn
 
 
@@ -17,11 +16,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(NeedsSignIn)
     async def needs_sign_in(request: Request, error: NeedsSignIn) -> Response:
-        response = RedirectResponse("/sign-in?ended=1" if error.ended else "/sign-in",
-                                    status_code=303)
-        if error.ended:
-            clear_session_cookie(response, request)
-        return response
+        return RedirectResponse(error.location, status_code=303)
 
     if settings.environment == "test":
         @app.get("/test-only/server-error", include_in_schema=False)
