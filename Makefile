@@ -1,8 +1,12 @@
 # The two commands of the quickstart: `make demo` and `make test`.
-# Each creates .venv if it is missing and installs caldicott into it.
+# `make install` creates .venv if it is missing and installs caldicott into it, the
+# pages' browser assets from npm (package-lock.json: nhsuk-frontend, axe-core) into
+# node_modules, and Debian's Chromium for the browser tests. Each step is skipped when
+# already done, so running it again is quick.
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install demo test check lint typecheck audit bench
 
@@ -12,7 +16,14 @@ $(BIN)/caldicott: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(BIN)/caldicott
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+install: $(BIN)/caldicott node_modules/.package-lock.json $(CHROMIUM)
 
 demo: install
 	$(BIN)/caldicott demo

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         20, ge=1, description="Failed authentications per client address, and per token, "
         "in 10 minutes before further attempts are refused (429); from the 5th each "
         "attempt waits twice as long as the one before")
+    session_idle_minutes: float = Field(
+        15, gt=0, le=24 * 60, description="A signed-in page session ends after this many "
+        "minutes without a request (fractions allowed: 0.05 is 3 seconds)")
+    assets_dir: Path | None = Field(
+        None, description="Folder of the installed npm packages (node_modules) whose NHS.UK "
+        "frontend CSS, JavaScript and images are served under /assets; default: the "
+        "node_modules folder of the source checkout")
     register_searches_per_minute: int = Field(
         120, ge=1, description="Register searches (GET /fhir/Patient) one user may run in a "
         "minute; beyond it they are refused (429) and flagged in the ledger")

@@ -101,6 +101,72 @@ def user_remove_role(
     typer.echo(f"user {user.email} now holds {roles}")
 
 
+def _read_password(stdin: bool) -> str:
+    import sys
+
+    if stdin:  # for scripts: the first line of standard input, never an argument (ps, history)
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("New password", hide_input=True,
+                                 confirmation_prompt="Repeat the password")
+    return password
+
+
+@user_app.command("set-password")
+def user_set_password(
+    email: str = typer.Argument(..., help="The user's e-mail address"),
+    stdin: bool = typer.Option(False, "--stdin", help="Read the password from the first "
+                               "line of standard input (for scripts) instead of prompting"),
+) -> None:
+    """Set a user's password for signing in to the pages (argon2id; at least 12 characters).
+    Their page sessions end; recorded in the ledger."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.sign_in import set_password
+    from caldicott.settings import Settings
+
+    password = _read_password(stdin)
+    settings = Settings()
+    with command_session(settings) as session:
+        user = set_password(session, settings, email, password)
+    typer.echo(f"password set for {user.email}")
+
+
+@user_app.command("totp")
+def user_totp(
+    email: str = typer.Argument(..., help="The user's e-mail address"),
+) -> None:
+    """Enrol a user's security code app (TOTP): prints the otpauth URI and secret once.
+    Required for reviewers, auditors and administrators; replaces any earlier one."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.core.sign_in import totp_uri
+    from caldicott.access.sign_in import enrol_totp
+    from caldicott.settings import Settings
+
+    settings = Settings()
+    with command_session(settings) as session:
+        user, secret = enrol_totp(session, settings, email)
+        address = user.email
+    typer.echo(totp_uri(secret, address))
+    typer.echo(f"TOTP secret for {address}: {secret}. It is shown only now: add it to their "
+               "authenticator app (the URI above, as a QR code or typed in).", err=True)
+
+
+@user_app.command("reset")
+def user_reset(
+    email: str = typer.Argument(..., help="The user's e-mail address"),
+) -> None:
+    """Clear a user's password and TOTP and end their page sessions (a lost phone, a
+    forgotten password); recorded in the ledger. Their API tokens are not touched."""
+    from caldicott.access.cli_support import command_session
+    from caldicott.access.sign_in import reset_sign_in
+    from caldicott.settings import Settings
+
+    settings = Settings()
+    with command_session(settings) as session:
+        user, ended = reset_sign_in(session, settings, email)
+    typer.echo(f"sign-in of {user.email} reset: password and TOTP cleared, {ended} page "
+               "session(s) ended")
+
+
 @token_app.command("create")
 def token_create(
     user: str = typer.Option(..., "--user", help="E-mail of the user the token acts for"),

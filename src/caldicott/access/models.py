@@ -1,14 +1,16 @@
-"""Tables of people and access: user accounts, their roles, their API tokens.
+"""Tables of people and access: user accounts, their roles, their API tokens, and the
+page sessions of people signed in with a password.
 
 The account table is ``app_user`` (``user`` is reserved in PostgreSQL). A token
-row holds only the SHA-256 of the token, never the token.
+row holds only the SHA-256 of the token, never the token; a page session row holds
+only the SHA-256 of its session id; a password is held only as its argon2id hash.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caldicott.access.core.roles import Role, TokenScope
@@ -29,6 +31,11 @@ class UserRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A disabled account's tokens stop working at once; enabling it again restores them.
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Sign-in for people (pages): an argon2id hash, and a TOTP secret (base32) with the
+    # last time step accepted, so one code cannot be used twice.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     organisation: Mapped[OrganisationRow] = relationship(lazy="raise")
     roles: Mapped[list[UserRoleRow]] = relationship(
@@ -77,3 +84,19 @@ class ApiTokenRow(Base):
         if self.expires_at <= now:
             return "expired"
         return "disabled" if user_disabled else "active"
+
+
+class WebSessionRow(Base):
+    """A person's page session. ``session_hash`` is SHA-256 of the cookie's session id;
+    ``verified`` is False while a second factor is still owed (password given, TOTP not)."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), index=True
+    )
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""Every query on users, roles and API tokens."""
+"""Every query on users, roles, API tokens and page sessions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Role, TokenScope
-from caldicott.access.models import ApiTokenRow, UserRoleRow, UserRow
+from caldicott.access.models import ApiTokenRow, UserRoleRow, UserRow, WebSessionRow
 from caldicott.orgs.models import OrganisationRow
 
 # Users always come with their roles and organisation: relationships refuse lazy loads.
@@ -134,3 +134,35 @@ def revoke_tokens_of(session: Session, user_id: int, now: dt.datetime) -> int:
 def remove_role(session: Session, user_id: int, role: str) -> None:
     session.execute(delete(UserRoleRow).where(UserRoleRow.user_id == user_id,
                                               UserRoleRow.role == role))
+
+
+# --- page sessions ------------------------------------------------------------------------
+
+
+def add_web_session(session: Session, user_id: int, session_hash: str, verified: bool,
+                    now: dt.datetime) -> WebSessionRow:
+    row = WebSessionRow(user_id=user_id, session_hash=session_hash, verified=verified,
+                        created_at=now, last_seen_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_web_session(session: Session, session_hash: str) -> WebSessionRow | None:
+    return session.scalars(select(WebSessionRow)
+                           .where(WebSessionRow.session_hash == session_hash)).first()
+
+
+def delete_web_session(session: Session, session_hash: str) -> None:
+    session.execute(delete(WebSessionRow).where(WebSessionRow.session_hash == session_hash))
+
+
+def delete_web_sessions_of(session: Session, user_id: int) -> int:
+    """End every page session of ``user_id``; how many there were."""
+    result = session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_idle_web_sessions(session: Session, idle_since: dt.datetime) -> None:
+    """Forget page sessions last seen before ``idle_since`` (expired: no use to anyone)."""
+    session.execute(delete(WebSessionRow).where(WebSessionRow.last_seen_at < idle_since))

@@ -185,10 +185,11 @@ def list_requests(
             org_id = repository.organisation_id(session, organisation)
             if org_id is None:
                 raise NotFound(f"unknown organisation {organisation!r}")
-        if not can(principal, Action.READ_REQUEST, -1):  # own organisation only
-            if org_id not in (None, principal.organisation_id):
+        scope = views.organisation_scope(principal)
+        if scope is not None:  # own organisation only
+            if org_id not in (None, scope):
                 raise NotFound(f"no requests of {organisation} that you may see")
-            org_id = principal.organisation_id
+            org_id = scope
         total, rows = repository.search(session, repository.ListFilter(
             organisation_id=org_id, statuses=_statuses(principal, status), batch_id=batch_id,
             category=category, received_from=request_date_from,

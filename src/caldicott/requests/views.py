@@ -69,6 +69,12 @@ def visible(session: Session, principal: Principal, request_id: int) -> TraceReq
     return row
 
 
+def organisation_scope(principal: Principal) -> int | None:
+    """Whose requests ``principal`` may list: None for every organisation's, else their own
+    organisation's id (an officer, or an auditor whose reach is their organisation)."""
+    return None if can(principal, Action.READ_REQUEST, -1) else principal.organisation_id
+
+
 def is_staff(principal: Principal) -> bool:
     """Those who validate, trace, review or audit for every organisation see every step.
 

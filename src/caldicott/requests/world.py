@@ -64,6 +64,12 @@ SIGNATORIES_FROM = dt.date(2016, 1, 1)
 _MODELS: dict[tuple[int, int], str] = {}  # trained once per process per register
 
 
+def staff_email(name: str) -> str:
+    """The e-mail address of one of the story's :data:`STAFF` (``guardian`` ->
+    ``guardian@x26.example``)."""
+    return f"{name.replace('_', '.')}@{STAFF[name][0].lower()}.example"
+
+
 @dataclass(frozen=True)
 class StoryPeople:
     overstayer: PatientRecord
@@ -146,7 +152,7 @@ def build_world(engine: Engine, settings: Settings, people: int = 300, seed: int
     tokens, user_ids = {}, {}
     with unit_of_work(engine) as session:
         for name, (org, roles) in STAFF.items():
-            email = f"{name.replace('_', '.')}@{org.lower()}.example"
+            email = staff_email(name)
             try:
                 user = access.get_user(session, email)
             except NotFound:

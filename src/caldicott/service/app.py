@@ -1,9 +1,10 @@
 """The HTTP service: ``create_app(settings)`` builds it.
 
-Each capability's routes live in ``caldicott/<capability>/api.py`` as a
-module-level ``router``; the factory includes every one it finds. Errors have
-one renderer: a FHIR ``OperationOutcome`` for machines (and an HTML page when
-the client asks for HTML).
+Each capability's routes live in ``caldicott/<capability>/api.py`` (the API) and
+``caldicott/<capability>/pages.py`` (pages for people) as a module-level
+``router``; the factory includes every one it finds. Errors have one renderer:
+a FHIR ``OperationOutcome`` for machines, an NHS.UK-style page for people (a page
+route, or a client asking for HTML; see :mod:`caldicott.web`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +33,8 @@ from caldicott.service import docs
 from caldicott.service.outcome import operation_outcome
 from caldicott.service.security import ContainErrors, GuardBodies, SecurityHeaders
 from caldicott.settings import Settings
+from caldicott.web.errors import error_page, server_error_page, wants_page
+from caldicott.web.install import install_web
 
 BATCH_PATH = "/api/trace-requests/batch"
 
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _include_capability_routers(app)
     app.include_router(docs.router)
+    install_web(app, settings)
     _install_layers(app, settings)
     _document_refusals(app)
 
@@ -111,7 +115,7 @@ def _install_layers(app: FastAPI, settings: Settings) -> None:
     """Outermost last: headers on every answer, then errors contained, then limits."""
     app.add_middleware(GuardBodies, max_bytes=settings.max_body_bytes,
                        max_bytes_by_path={BATCH_PATH: settings.max_batch_body_bytes})
-    app.add_middleware(ContainErrors)
+    app.add_middleware(ContainErrors, page=server_error_page)
     app.add_middleware(SecurityHeaders, behind_tls=settings.behind_tls,
                        log_requests=settings.access_log)
 
@@ -130,26 +134,18 @@ async def _drain_and_dispose(engine: Engine, seconds: float = 5.0) -> None:
 def _include_capability_routers(app: FastAPI) -> None:
     package_dir = Path(__file__).parent.parent
     for info in sorted(pkgutil.iter_modules([str(package_dir)]), key=lambda m: m.name):
-        if info.ispkg and (package_dir / info.name / "api.py").exists():
-            module = importlib.import_module(f"caldicott.{info.name}.api")
-            router = getattr(module, "router", None)
-            if router is not None:
-                app.include_router(router)
-
-
-def _wants_html(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "json" not in accept
+        for edge in ("api", "pages"):
+            if info.ispkg and (package_dir / info.name / f"{edge}.py").exists():
+                module = importlib.import_module(f"caldicott.{info.name}.{edge}")
+                router = getattr(module, "router", None)
+                if router is not None:
+                    app.include_router(router)
 
 
 def _render(request: Request, status: int, code: str, diagnostics: str,
             details: str | None = None) -> Response:
-    if _wants_html(request):
-        from html import escape
-
-        body = (f"<!doctype html><html lang=en><title>caldicott: {status}</title>"
-                f"<main><h1>Sorry, that did not work</h1><p>{escape(diagnostics)}</p></main>")
-        return HTMLResponse(body, status_code=status)
+    if wants_page(request):
+        return error_page(request, status, diagnostics)
     return JSONResponse(operation_outcome(code, diagnostics, details), status_code=status,
                         media_type="application/fhir+json")
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from caldicott.settings import Settings
 
 db_app = typer.Typer(name="db", help="Database schema.", no_args_is_help=True)
 
@@ -47,8 +52,26 @@ def demo(
     build_demo_world(settings, people=people, seed=seed)
     if scenario is not None:
         _replay_scenario(settings, scenario)
+    _print_sign_ins(settings, host or settings.host, port or settings.port)
     if not no_serve:
         run_service(settings, host=host, port=port)
+
+
+def _print_sign_ins(settings: Settings, host: str, port: int) -> None:
+    from caldicott.db import make_engine
+    from caldicott.service.demo_sign_ins import give_demo_sign_ins
+
+    engine = make_engine(settings)
+    try:
+        given = give_demo_sign_ins(engine, settings)
+    finally:
+        engine.dispose()
+    typer.echo(f"pages: http://{host}:{port}/sign-in  (demo sign-ins, new each run:)")
+    for person in given:
+        code = (f"  TOTP secret {person.totp_secret} (a code: python -c \"import pyotp; "
+                f"print(pyotp.TOTP('{person.totp_secret}').now())\")"
+                if person.totp_secret else "")
+        typer.echo(f"  {person.role:<20} {person.email:<32} {person.password}{code}")
 
 
 def _replay_scenario(settings: object, name: str) -> None:

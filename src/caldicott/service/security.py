@@ -18,7 +18,7 @@ import re
 import time
 import traceback
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import accumulate
 from typing import Any
 
@@ -201,8 +201,11 @@ class ContainErrors:
     """Turn an exception that escaped every handler into a plain 500, logging
     where it happened (type, files and lines) but never its message or locals."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp,
+                 page: Callable[[Scope], tuple[bytes, list[tuple[bytes, bytes]]] | None]
+                 | None = None) -> None:
         self.app = app
+        self.page = page  # a person's 500 page (body, headers), or None for a machine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -231,6 +234,13 @@ class ContainErrors:
             error_log.error("unexpected %s in %s %s at %s", type(error).__name__,
                             scope.get("method"), scope.get("path"), where)
             if not started:
+                page = self.page(scope) if self.page else None
+                if page is not None:
+                    body, headers = page
+                    await send({"type": "http.response.start", "status": 500,
+                                "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+                    return
                 await send_outcome(send, 500, "exception", "internal error; it has been logged")
 
 
