@@ -38,7 +38,7 @@ from caldicott.matching.core.waterfall import Waterfall, render_svg, waterfall
 from caldicott.register.repository import load_records
 from caldicott.requests import repository, tracing, views
 from caldicott.requests.core.states import Status
-from caldicott.requests.models import TraceRequestRow, TraceReviewRow
+from caldicott.requests.models import TraceRequestRow
 from caldicott.requests.schemas import TraceRequestOut
 from caldicott.requests.service import public_interest_verdict, version_of
 from caldicott.settings import Settings
@@ -119,9 +119,16 @@ def _organisation_scope(principal: Principal) -> int | None:
     return None if can(principal, Action.REVIEW_RELEASE, -1) else principal.organisation_id
 
 
-def _approvals(reviews: Sequence[TraceReviewRow], traced_at: dt.datetime | None) -> int:
-    return sum(1 for r in reviews if r.decision == "approve"
+def _approvals(shown: TraceRequestOut, traced_at: dt.datetime | None) -> int:
+    return sum(1 for r in shown.reviews or () if r.decision == "approve"
                and (traced_at is None or r.reviewed_at >= traced_at))
+
+
+def _tracers(row: TraceRequestRow, shown: TraceRequestOut) -> set[int]:
+    """Everyone who ever traced the request: every run the staff view lists, and the last."""
+    runs = shown.trace.runs if shown.trace is not None else []
+    found = {r.traced_by for r in runs if r.traced_by is not None}
+    return found | ({row.traced_by} if row.traced_by is not None else set())
 
 
 @dataclass
@@ -146,8 +153,7 @@ def _version(ctx: _PageContext, row: TraceRequestRow) -> Any:
     return ctx.versions[key]
 
 
-def _item(ctx: _PageContext, row: TraceRequestRow, shown: TraceRequestOut,
-          tracers: set[int], reviews: Sequence[TraceReviewRow]) -> QueueItem:
+def _item(ctx: _PageContext, row: TraceRequestRow, shown: TraceRequestOut) -> QueueItem:
     task = TASKS[row.status]
     version = _version(ctx, row)
     if row.organisation_id not in ctx.kinds:
@@ -156,7 +162,7 @@ def _item(ctx: _PageContext, row: TraceRequestRow, shown: TraceRequestOut,
     if task == "public_interest":
         verdict, blocked = public_interest_verdict(ctx.principal, row), None
     else:
-        verdict = tracing.review_verdict(ctx.principal, row, tracers)
+        verdict = tracing.review_verdict(ctx.principal, row, _tracers(row, shown))
         blocked = tracing.release_blocker(row, ctx.kinds[row.organisation_id])
     two = version is not None and version.approval is Approval.TWO_REVIEWERS
     return QueueItem(
@@ -165,20 +171,14 @@ def _item(ctx: _PageContext, row: TraceRequestRow, shown: TraceRequestOut,
         clauses=tuple(ClauseText(c.id, c.text) for c in version.clauses) if version else (),
         fields_leaving=tuple(row.release_check_fields or ()) if blocked is None else (),
         may_act=verdict, release_blocked=blocked if task == "review_release" else None,
-        approvals=_approvals(reviews, row.traced_at), approvals_needed=2 if two else 1)
+        approvals=_approvals(shown, row.traced_at), approvals_needed=2 if two else 1)
 
 
 def _items(ctx: _PageContext, rows: Sequence[TraceRequestRow]) -> list[QueueItem]:
+    """The staff view of each row (its runs and reviews read once for the page), and
+    what the desk adds to it."""
     shown = views.render(ctx.session, ctx.principal, rows)
-    ids = [r.id for r in rows]
-    runs, reviews = repository.runs_of(ctx.session, ids), repository.reviews_of(ctx.session, ids)
-    out = []
-    for row, view in zip(rows, shown, strict=True):
-        tracers = {r.traced_by for r in runs.get(row.id, []) if r.traced_by is not None}
-        if row.traced_by is not None:
-            tracers.add(row.traced_by)
-        out.append(_item(ctx, row, view, tracers, reviews.get(row.id, [])))
-    return out
+    return [_item(ctx, row, view) for row, view in zip(rows, shown, strict=True)]
 
 
 def review_queue(session: Session, settings: Settings, principal: Principal,
