@@ -32,6 +32,7 @@ from sqlalchemy import Engine, select, text
 
 from caldicott.access import service as access
 from caldicott.access.core.principal import Principal
+from caldicott.access.core.roles import Role
 from caldicott.db import make_engine, unit_of_work
 from caldicott.ledger import explorer, service
 from caldicott.migrations import upgrade
@@ -90,8 +91,14 @@ def _explorer_filters(size_days: int) -> dict[str, explorer.EntryFilter]:
     }
 
 
-def _explorer_timings(engine: Engine, settings: Settings, runs: int) -> dict[str, Any]:
-    auditor = _principal(engine, "auditor@x26.example")
+#: The auditor of a database filled by ``pages_data.fill_ledger`` alone (no users in it).
+AUDITOR = Principal(1, "auditor@x26.example", "Auditor", 1, "X26", "nhs_digital",
+                    frozenset({Role.AUDITOR}))
+
+
+def _explorer_timings(engine: Engine, settings: Settings, runs: int,
+                      auditor: Principal | None = None) -> dict[str, Any]:
+    auditor = auditor or _principal(engine, "auditor@x26.example")
     with unit_of_work(engine) as session:
         size = service.tree_head(session)[0]
         saved = service.checkpoint(session, settings)
@@ -167,6 +174,17 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         return figures
 
 
+def explorer_only(url: str, data_dir: Path, runs: int) -> dict[str, Any]:
+    """Time the explorer over a ledger already filled by ``pages_data.fill_ledger``
+    (``--explorer-on``: a changed query is re-timed without filling again)."""
+    settings = Settings(environment="test", database_url=url, data_dir=data_dir,
+                        secret_key="x-secret-for-bench")
+    engine = make_engine(settings)
+    figures = _explorer_timings(engine, settings, runs, AUDITOR)
+    engine.dispose()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1,000 requests, 50,000 entries")
@@ -175,7 +193,14 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--explorer-on", nargs=2, metavar=("URL", "DATA_DIR"),
+                        help="only time the explorer, on this filled database and key folder")
     args = parser.parse_args()
+    if args.explorer_on:
+        figures = explorer_only(args.explorer_on[0], Path(args.explorer_on[1]), args.runs)
+        print(write_results("pages_queries-explorer", {"database": args.explorer_on[0],
+                                                        "explorer": figures}))
+        return
     if args.quick:
         args.requests, args.entries, args.people, args.runs = 1_000, 50_000, 500, 50
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]

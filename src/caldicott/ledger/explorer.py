@@ -146,11 +146,13 @@ def _conditions(wanted: EntryFilter) -> list[Any]:
         conditions.append(LedgerEntry.type == wanted.type)
     if _code("agreement", wanted.agreement) is not None:
         conditions.append(LedgerEntry.agreement == wanted.agreement)
+    # ``recorded + 0``: the period is already an index range (see _rows); a planner that
+    # used the time index here would fetch and sort the whole period instead.
     low, high = _period(wanted)
     if low is not None:
-        conditions.append(LedgerEntry.recorded >= low)
+        conditions.append(LedgerEntry.recorded + 0 >= low)
     if high is not None:
-        conditions.append(LedgerEntry.recorded < high)
+        conditions.append(LedgerEntry.recorded + 0 < high)
     return conditions
 
 
@@ -163,7 +165,8 @@ def _rows(session: Session, wanted: EntryFilter, before: int | None,
     bounds = repository.index_bounds(session, low, high)
     if bounds is None:
         return []
-    return repository.explore(session, conditions, before, limit, between=bounds)
+    below = bounds[1] + 1 if before is None else min(before, bounds[1] + 1)
+    return repository.explore(session, conditions, below, limit, since=bounds[0])
 
 
 def _shown(index: int, entry: bytes, leaf: bytes, wanted: EntryFilter) -> ExplorerEntry:

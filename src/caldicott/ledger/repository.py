@@ -418,15 +418,15 @@ def index_bounds(session: Session, low: int | None, high: int | None) -> tuple[i
 
 
 def explore(session: Session, conditions: Sequence[Any], before: int | None,
-            limit: int, between: tuple[int, int] | None = None) -> list[tuple[int, bytes, bytes]]:
+            limit: int, since: int | None = None) -> list[tuple[int, bytes, bytes]]:
     """Entries ``(index, entry, leaf_hash)`` meeting ``conditions``, newest first, below
-    ``before`` (keyset on the leaf index: each filter's index ends in it), within the
-    index range ``between`` if given."""
+    ``before`` and from ``since`` (keyset on the leaf index: each filter's index ends in
+    it). One upper bound only: given two, SQLite walks back from the looser one."""
     query = select(*_EXPLORER_COLUMNS).where(*conditions)
     if before is not None:
         query = query.where(LedgerEntry.index < before)
-    if between is not None:
-        query = query.where(LedgerEntry.index.between(*between))
+    if since is not None:
+        query = query.where(LedgerEntry.index >= since)
     rows = session.execute(query.order_by(LedgerEntry.index.desc()).limit(limit))
     return [(int(i), bytes(e), bytes(h)) for i, e, h in rows]
 
