@@ -412,8 +412,10 @@ def index_bounds(session: Session, low: int | None, high: int | None) -> tuple[i
         conditions.append(LedgerEntry.recorded >= low)
     if high is not None:
         conditions.append(LedgerEntry.recorded < high)
-    first, last = session.execute(select(func.min(LedgerEntry.index), func.max(LedgerEntry.index))
-                                  .where(*conditions)).one()
+    # OFFSET 0 fences the subquery: without it PostgreSQL turns min()/max() into walks of
+    # the primary key that filter on the time, half a million rows for a day mid-log.
+    period = select(LedgerEntry.index.label("at")).where(*conditions).offset(0).subquery()
+    first, last = session.execute(select(func.min(period.c.at), func.max(period.c.at))).one()
     return None if first is None else (int(first), int(last))
 
 
