@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caldicott.db import Base, UTCDateTime, utcnow
@@ -50,11 +50,22 @@ class LedgerEntry(Base):
     """
 
     __tablename__ = "ledger_entry"
+    # The explorer pages newest first within a filter: each index ends in the leaf index.
+    __table_args__ = (
+        Index("ix_ledger_entry_type_index", "type", "index"),
+        Index("ix_ledger_entry_agreement_index", "agreement", "index"),
+        Index("ix_ledger_entry_recorded_index", "recorded", "index"),
+    )
 
     index: Mapped[int] = mapped_column(LeafIndex, primary_key=True, autoincrement=False)
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     seal: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Copies of what the entry says, for the explorer's filters only (``entry_facets``);
+    # what a page shows is read from ``entry`` itself, which the tree binds.
+    type: Mapped[str | None] = mapped_column(String(64))
+    recorded: Mapped[int | None] = mapped_column(BigInteger)  # seconds since 1970, UTC
+    agreement: Mapped[str | None] = mapped_column(String(64))
 
 
 class LedgerNode(Base):

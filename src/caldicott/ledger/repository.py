@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, literal, select, union_all
+from sqlalchemy import Row, Table, bindparam, func, literal, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,8 @@ _PROOF_NODES = union_all(
 # SQLite: a no-op UPDATE takes the database's write lock before anything is read.
 _SQLITE_LOCK = ('UPDATE ledger_head SET tree_size = tree_size WHERE id = 1 '
                 'RETURNING tree_size, frontier')
-_SQLITE_ENTRY = 'INSERT INTO ledger_entry ("index", entry, leaf_hash, seal) VALUES (?, ?, ?, ?)'
+_SQLITE_ENTRY = ('INSERT INTO ledger_entry ("index", entry, leaf_hash, seal, type, recorded, '
+                 'agreement) VALUES (?, ?, ?, ?, ?, ?, ?)')
 _SQLITE_DETAIL = 'INSERT INTO ledger_detail ("index", body) VALUES (?, ?)'
 _SQLITE_NODE = "INSERT INTO ledger_node (key, hash) VALUES (?, ?)"
 _SQLITE_SUBJECT = ('INSERT INTO ledger_subject ("index", position, kind, pseudonym, nonce) '
@@ -95,8 +96,9 @@ WITH x AS (INSERT INTO ledger_quarantine
                                       %(p)s::text[]))
 DELETE FROM ledger_queue WHERE seq = ANY(%(seq)s::bigint[])"""
 _PG_WRITE = """
-WITH e AS (INSERT INTO ledger_entry ("index", entry, leaf_hash, seal)
-           SELECT * FROM unnest(%(i)s::bigint[], %(e)s::bytea[], %(l)s::bytea[], %(s)s::bytea[])),
+WITH e AS (INSERT INTO ledger_entry ("index", entry, leaf_hash, seal, type, recorded, agreement)
+           SELECT * FROM unnest(%(i)s::bigint[], %(e)s::bytea[], %(l)s::bytea[], %(s)s::bytea[],
+                                %(t)s::text[], %(r)s::bigint[], %(a)s::text[])),
      d AS (INSERT INTO ledger_detail ("index", body)
            SELECT * FROM unnest(%(di)s::bigint[], %(db)s::bytea[])),
      n AS (INSERT INTO ledger_node (key, hash)
@@ -112,6 +114,8 @@ WHERE id = 1"""
 QueuedRow = tuple[int, bytes, bytes, bytes | None, bytes, bytes | None]
 # index, position, kind, pseudonym, nonce
 SubjectRow = tuple[int, int, str, bytes, bytes]
+# index, entry, leaf hash, seal, and the explorer's facets: type, recorded, agreement
+EntryRow = tuple[int, bytes, bytes, bytes, str | None, int | None, str | None]
 
 
 def queued_row(row: Any) -> QueuedRow:
@@ -138,7 +142,7 @@ def sqlite_lock(raw: Any) -> tuple[int, bytes]:
     return int(row[0]), bytes(row[1])
 
 
-def sqlite_write(raw: Any, entries: Sequence[tuple[int, bytes, bytes, bytes]],
+def sqlite_write(raw: Any, entries: Sequence[EntryRow],
                  details: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
                  head: tuple[int, bytes, bytes], subjects: Sequence[SubjectRow] = ()) -> None:
     """Insert entry, detail, subject and node rows and write the head (the write lock
@@ -197,18 +201,19 @@ def pg_queue(raw: Any,
                            binary=True)
 
 
-def pg_write(raw: Any, entries: Sequence[tuple[int, bytes, bytes, bytes]],
+def pg_write(raw: Any, entries: Sequence[EntryRow],
              details: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[int, bytes]],
              head: tuple[int, bytes, bytes], integrated: Sequence[int],
              subjects: Sequence[SubjectRow] = ()) -> None:
     """Insert entries, details, subjects and nodes, drop integrated queue rows, write the
     head: one statement, one round trip (the head lock is held)."""
-    i, e, h, s = (list(column) for column in zip(*entries, strict=True))
+    i, e, h, s, t, r, a = (list(column) for column in zip(*entries, strict=True))
     di = [index for index, _ in details]
     nk = [key for key, _ in nodes]
     oi, op, ok, od, on = (list(column) for column in zip(*subjects, strict=True)) \
         if subjects else ([], [], [], [], [])
-    params = {"i": i, "e": e, "l": h, "s": s, "di": di, "db": [b for _, b in details],
+    params = {"i": i, "e": e, "l": h, "s": s, "t": t, "r": r, "a": a,
+              "di": di, "db": [b for _, b in details],
               "nk": nk, "nh": [value for _, value in nodes], "q": list(integrated),
               "oi": oi, "op": op, "ok": ok, "od": od, "on": on,
               "size": head[0], "root": head[1], "frontier": head[2]}
@@ -388,3 +393,65 @@ def all_checkpoints(session: Session) -> list[Row[Any]]:
     """Every stored checkpoint ``(tree_size, root, note)``, smallest first."""
     return list(session.execute(select(LedgerCheckpoint.tree_size, LedgerCheckpoint.root,
                                        LedgerCheckpoint.note).order_by(LedgerCheckpoint.tree_size)))
+
+
+_EXPLORER_COLUMNS = (LedgerEntry.index, LedgerEntry.entry, LedgerEntry.leaf_hash)
+
+
+def index_bounds(session: Session, low: int | None, high: int | None) -> tuple[int, int] | None:
+    """The first and last leaf index of the entries recorded in ``[low, high)`` (seconds),
+    or None if there are none: an index-only scan of ``ix_ledger_entry_recorded_index``.
+
+    Entries are appended in about the order they were recorded, so the entries of a
+    day or a month lie between these two indexes: a page of them is then a short walk
+    back from the upper one, instead of a scan of every entry in the period (the
+    planners, unaware of the correlation, would otherwise sort the whole period or
+    walk back from the newest entry)."""
+    conditions = []
+    if low is not None:
+        conditions.append(LedgerEntry.recorded >= low)
+    if high is not None:
+        conditions.append(LedgerEntry.recorded < high)
+    # OFFSET 0 fences the subquery: without it PostgreSQL turns min()/max() into walks of
+    # the primary key that filter on the time, half a million rows for a day mid-log.
+    period = select(LedgerEntry.index.label("at")).where(*conditions).offset(0).subquery()
+    first, last = session.execute(select(func.min(period.c.at), func.max(period.c.at))).one()
+    return None if first is None else (int(first), int(last))
+
+
+def explore(session: Session, conditions: Sequence[Any], before: int | None,
+            limit: int, since: int | None = None) -> list[tuple[int, bytes, bytes]]:
+    """Entries ``(index, entry, leaf_hash)`` meeting ``conditions``, newest first, below
+    ``before`` and from ``since`` (keyset on the leaf index: each filter's index ends in
+    it). One upper bound only: given two, SQLite walks back from the looser one."""
+    query = select(*_EXPLORER_COLUMNS).where(*conditions)
+    if before is not None:
+        query = query.where(LedgerEntry.index < before)
+    if since is not None:
+        query = query.where(LedgerEntry.index >= since)
+    rows = session.execute(query.order_by(LedgerEntry.index.desc()).limit(limit))
+    return [(int(i), bytes(e), bytes(h)) for i, e, h in rows]
+
+
+def distinct_values(session: Session, column: Any) -> list[str]:
+    """The distinct values of an indexed column, by skipping through its index (a
+    recursive query: one index probe per value, not a scan of a million rows)."""
+    name = column.key
+    sql = (f"WITH RECURSIVE v(x) AS (SELECT min({name}) FROM ledger_entry UNION ALL "
+           f"SELECT (SELECT min({name}) FROM ledger_entry WHERE {name} > v.x) FROM v "
+           "WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL")
+    return [str(x) for x in session.scalars(text(sql))]
+
+
+def entry_at(session: Session, index: int) -> tuple[bytes, bytes] | None:
+    row = session.execute(select(LedgerEntry.entry, LedgerEntry.leaf_hash)
+                          .where(LedgerEntry.index == index)).one_or_none()
+    return None if row is None else (bytes(row[0]), bytes(row[1]))
+
+
+def latest_checkpoint(session: Session) -> tuple[int, bytes, str] | None:
+    """The largest stored checkpoint ``(tree_size, root, note)``, or None."""
+    row = session.execute(select(LedgerCheckpoint.tree_size, LedgerCheckpoint.root,
+                                 LedgerCheckpoint.note)
+                          .order_by(LedgerCheckpoint.tree_size.desc()).limit(1)).one_or_none()
+    return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))

@@ -61,6 +61,7 @@ from caldicott.ledger.core.events import (
     claimed_commitments,
     decode_openings,
     encode_openings,
+    entry_facets,
     pseudonymise,
 )
 from caldicott.ledger.core.merkle import (
@@ -75,7 +76,7 @@ from caldicott.ledger.core.merkle import (
     range_hash,
 )
 from caldicott.ledger.keys import load_or_create_key, pseudonym_key
-from caldicott.ledger.repository import QueuedRow, SubjectRow, node_key
+from caldicott.ledger.repository import EntryRow, QueuedRow, SubjectRow, node_key
 from caldicott.settings import Settings
 
 MAX_ENTRIES_PER_PAGE = 1000
@@ -316,7 +317,7 @@ class _Grown:
     """The rows one extension of the tree writes."""
 
     receipts: list[LedgerReceipt]
-    entries: list[tuple[int, bytes, bytes, bytes]]
+    entries: list[EntryRow]
     details: list[tuple[int, bytes]]
     nodes: list[tuple[int, bytes]]
     subjects: list[SubjectRow]
@@ -326,7 +327,7 @@ class _Grown:
 def _extend(key: bytes, size: int, frontier: bytes, items: Sequence[_Item]) -> _Grown:
     """Grow the tree from ``(size, frontier)`` by ``(entry, leaf_hash, detail, openings)``."""
     compact = CompactRange.unpack(size, frontier)
-    entries: list[tuple[int, bytes, bytes, bytes]] = []
+    entries: list[EntryRow] = []
     details: list[tuple[int, bytes]] = []
     nodes: list[tuple[int, bytes]] = []
     subjects: list[SubjectRow] = []
@@ -334,13 +335,13 @@ def _extend(key: bytes, size: int, frontier: bytes, items: Sequence[_Item]) -> _
         index = compact.size
         nodes.extend((node_key(level, position), value)
                      for level, position, value in compact.append(leaf))
-        entries.append((index, entry, leaf, seal(key, index, leaf)))
+        entries.append((index, entry, leaf, seal(key, index, leaf), *entry_facets(entry)))
         if body:
             details.append((index, body))
         subjects.extend((index, position, o.kind, o.pseudonym, o.nonce)
                         for position, o in enumerate(openings))
     root = compact.root()
-    receipts = [LedgerReceipt(index, leaf, compact.size, root) for index, _, leaf, _ in entries]
+    receipts = [LedgerReceipt(row[0], row[2], compact.size, root) for row in entries]
     return _Grown(receipts, entries, details, nodes, subjects,
                   (compact.size, root, compact.pack()))
 

@@ -163,15 +163,16 @@ def request_person(request: TraceRequest, record_id: str = "request") -> Person:
 
 
 def trace_request(session: Session, request: TraceRequest,
-                  rule: ReleaseRule | None = None) -> TraceResult:
-    """Trace one request against the register in process.
+                  rule: ReleaseRule | None = None, version: int | None = None) -> TraceResult:
+    """Trace one request against the register in process (with model ``version``, by
+    default the active one: a reviewer's explanation uses the version the trace used).
 
     Example:
         >>> request = check_request("Ann", "Lee", "1990-01-02")
         >>> trace_request(session, request).outcome  # doctest: +SKIP
         <Outcome.TRACED: 'traced'>
     """
-    version, scorer = scorer_for(session)
+    version, scorer = scorer_for(session, version)
     person = request_person(request)
     rows = repository.candidate_rows(session, person)
     return trace(person, rows, scorer, rule or ReleaseRule(), version)

@@ -40,6 +40,7 @@ class TraceRequestRow(Base):
         UniqueConstraint("requested_by", "idempotency_key", name="uq_trace_request_idempotency"),
         Index("ix_trace_request_org_status", "organisation_id", "status"),
         Index("ix_trace_request_status", "status"),
+        Index("ix_trace_request_status_id", "status", "id"),  # the reviewer's queue, in order
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

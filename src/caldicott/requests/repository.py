@@ -250,3 +250,26 @@ def public_interest_of_many(session: Session,
 def public_interest_records(session: Session) -> list[PublicInterestRow]:
     return list(session.scalars(select(PublicInterestRow).order_by(
         PublicInterestRow.request_id)))
+
+
+def _waiting_conditions(statuses: Sequence[str], organisation_id: int | None) -> list[Any]:
+    conditions: list[Any] = [TraceRequestRow.status.in_(statuses)]
+    if organisation_id is not None:
+        conditions.append(TraceRequestRow.organisation_id == organisation_id)
+    return conditions
+
+
+def count_waiting(session: Session, statuses: Sequence[str], organisation_id: int | None) -> int:
+    """How many requests are in ``statuses`` (of one organisation, if given)."""
+    return int(session.scalar(select(func.count()).select_from(TraceRequestRow).where(
+        *_waiting_conditions(statuses, organisation_id))) or 0)
+
+
+def waiting(session: Session, statuses: Sequence[str], organisation_id: int | None,
+            after: int, limit: int) -> list[TraceRequestRow]:
+    """Requests in ``statuses`` received after request ``after``, oldest first (keyset
+    on the id, which is the order of receipt: served by ``ix_trace_request_status_id``)."""
+    return list(session.scalars(
+        select(TraceRequestRow)
+        .where(*_waiting_conditions(statuses, organisation_id), TraceRequestRow.id > after)
+        .order_by(TraceRequestRow.id).limit(limit)))

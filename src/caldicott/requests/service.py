@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caldicott.access.core.policy import can, ensure
+from caldicott.access.core.policy import Verdict, can, ensure
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role
 from caldicott.agreements import service as agreements
@@ -387,6 +387,17 @@ def public_interest_record(row: TraceRequestRow, principal: Principal, record: P
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def public_interest_verdict(principal: Principal, row: TraceRequestRow) -> Verdict:
+    """May ``principal`` record the public-interest decision on this request? (Not the
+    person who made it.)"""
+    allowed = can(principal, Action.REVIEW_RELEASE)
+    if not allowed:
+        return allowed
+    if principal.user_id == row.requested_by:
+        return Verdict(False, "you made this request; another reviewer must decide it")
+    return Verdict(True, "you may record the public-interest decision")
+
+
 def record_public_interest(session: Session, settings: Settings, reviewer: Principal,
                            request_id: int, record: PublicInterestIn) -> Status:
     """A reviewer's public-interest decision, as a structured record, before the trace.
@@ -400,8 +411,9 @@ def record_public_interest(session: Session, settings: Settings, reviewer: Princ
     if row is None or row.status != Status.AWAITING_PUBLIC_INTEREST:
         raise Conflict(f"trace request {request_id} is "
                        f"{row.status if row else 'missing'}, not awaiting the public-interest test")
-    if reviewer.user_id == row.requested_by:
-        raise Conflict("you made this request; another reviewer must decide it")
+    verdict = public_interest_verdict(reviewer, row)
+    if not verdict:
+        raise Conflict(verdict.reason)
     now = audit.utcnow()
     text, digest = public_interest_record(row, reviewer, record, now)
     disclose = record.decision == "disclose"

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caldicott.access.core.policy import can, ensure, may_review
+from caldicott.access.core.policy import Verdict, can, ensure, may_review
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Action, Role
 from caldicott.agreements.core import Approval, Outcome, decide_under
-from caldicott.errors import Conflict, Forbidden
+from caldicott.errors import Conflict
 from caldicott.ledger.core.events import digest_text
 from caldicott.matching import service as matching
 from caldicott.register.records import PatientRecord
@@ -48,14 +48,17 @@ def _query(row: TraceRequestRow, given: str | None,
                                   today=row.request_date)
 
 
-def _trace(session: Session, row: TraceRequestRow) -> Any:
-    """Trace under the name given, then (if nobody was found) under each alias."""
-    result = matching.trace_request(session, _query(row, row.given_name, row.family_name))
+def trace_again(session: Session, row: TraceRequestRow, version: int | None = None) -> Any:
+    """Trace under the name given, then (if nobody was found) under each alias; with
+    model ``version`` (default: the active one). Returns a matching ``TraceResult``."""
+    result = matching.trace_request(session, _query(row, row.given_name, row.family_name),
+                                    version=version)
     for alias in (row.facts or {}).get("aliases") or ():
         if result.outcome.value != "no_trace":
             break
         result = matching.trace_request(
-            session, _query(row, alias.get("given_name"), alias["family_name"]))
+            session, _query(row, alias.get("given_name"), alias["family_name"]),
+            version=version)
     return result
 
 
@@ -86,7 +89,7 @@ def trace_step(session: Session, settings: Settings, request_id: int,
                else (Status.APPROVED_FOR_TRACE,))
     if row is None or row.status not in allowed:
         return None
-    result = _trace(session, row)
+    result = trace_again(session, row)
     margin = result.margin if result.margin == result.margin and result.margin != float(
         "inf") else None
     values: dict[str, Any] = {
@@ -137,8 +140,33 @@ def _release_check(session: Session, settings: Settings, row: TraceRequestRow,
     return decision.approval
 
 
-def _ever_traced(session: Session, row: TraceRequestRow, user_id: int) -> bool:
-    return row.traced_by == user_id or user_id in repository.tracers_of(session, row.id)
+def review_verdict(principal: Principal, row: TraceRequestRow, tracers: set[int]) -> Verdict:
+    """May ``principal`` decide this traced request? With the reason in words.
+
+    ``tracers`` is everyone who ever traced it (``repository.tracers_of``): separation
+    of duties reaches back past a re-trace.
+
+    Example:
+        >>> review_verdict(guardian, row, {guardian.user_id}).reason  # doctest: +SKIP
+        'you traced this request; another reviewer must decide it'
+    """
+    for verdict in (can(principal, Action.REVIEW_RELEASE),
+                    may_review(principal, row.requested_by, row.traced_by)):
+        if not verdict:
+            return verdict
+    if principal.user_id in tracers:
+        return Verdict(False, "you traced this request; another reviewer must decide it")
+    return Verdict(True, "you may decide this request")
+
+
+def release_blocker(row: TraceRequestRow, organisation_kind: str) -> str | None:
+    """Why no approval can release anything for this request, or None."""
+    if row.trace_outcome != "traced" or row.matched_nhs_number is None:
+        return "the trace found nobody to release: confirm no trace or refuse"
+    if "restricted" in (row.route_reasons or ()) and organisation_kind in ENFORCEMENT_KINDS:
+        return ("nothing about a restricted patient is released to an enforcement "
+                "requester: refuse the request")
+    return None
 
 
 def review(session: Session, settings: Settings, principal: Principal, request_id: int,
@@ -155,9 +183,9 @@ def review(session: Session, settings: Settings, principal: Principal, request_i
     if row is None or row.status != Status.AWAITING_REVIEW:
         raise Conflict(f"trace request {request_id} is "
                        f"{row.status if row else 'missing'}, not awaiting review")
-    ensure(may_review(principal, row.requested_by, row.traced_by))
-    if _ever_traced(session, row, principal.user_id):
-        raise Forbidden("you traced this request; another reviewer must decide it")
+    tracers = repository.tracers_of(session, row.id) | (
+        {row.traced_by} if row.traced_by is not None else set())
+    ensure(review_verdict(principal, row, tracers))
     if decision == "confirm_no_trace":
         _close(session, settings, principal, row, _no_trace_status(row), decision, reason)
     elif decision == "refuse":
@@ -193,13 +221,9 @@ def _close(session: Session, settings: Settings, principal: Principal, row: Trac
 
 def _approve(session: Session, settings: Settings, principal: Principal, row: TraceRequestRow,
              reason: str, disclosure: str) -> None:
-    if row.trace_outcome != "traced" or row.matched_nhs_number is None:
-        raise Conflict("the trace found nobody to release: confirm no trace or refuse")
-    reasons = set(row.route_reasons or ())
-    kind = repository.organisation_kind(session, row.organisation_id)
-    if "restricted" in reasons and kind in ENFORCEMENT_KINDS:
-        raise Conflict("nothing about a restricted patient is released to an enforcement "
-                       "requester: refuse the request")
+    blocker = release_blocker(row, repository.organisation_kind(session, row.organisation_id))
+    if blocker is not None:
+        raise Conflict(blocker)
     needed = 2 if version_of(session, settings, row).approval is Approval.TWO_REVIEWERS else 1
     now = audit.utcnow()
     earlier = repository.approvals_since(session, row.id, row.traced_at)
@@ -220,12 +244,14 @@ def _approve(session: Session, settings: Settings, principal: Principal, row: Tr
     release(session, settings, row.id, principal, reason, disclosure)
 
 
-def release(session: Session, settings: Settings, request_id: int,
-            reviewer: Principal | None, reason: str, kind: str) -> None:
-    """Release once: the allowed fields (a FHIR Patient), or a less intrusive outcome."""
-    row = repository.get(session, request_id)
-    assert row is not None and row.matched_nhs_number is not None
-    record = load_records(session, [row.matched_nhs_number])[row.matched_nhs_number]
+def would_release(row: TraceRequestRow, record: PatientRecord, kind: str = "fields"
+                  ) -> tuple[bool, frozenset[str], bool, dict[str, Any]]:
+    """What an approval would release: ``(deceased, fields, new_information, resource)``.
+
+    Example:
+        >>> would_release(row, record)[1]  # doctest: +SKIP
+        frozenset({'address', 'date_of_birth'})
+    """
     deceased = record.death_date is not None
     fields = frozenset(row.release_check_fields or ()) if kind == "fields" else frozenset()
     if deceased:
@@ -233,6 +259,16 @@ def release(session: Session, settings: Settings, request_id: int,
     new = tells_something_new(record, fields, row.postcode, row.address_line)
     resource = release_resource(record, fields, f"trace-release-{row.id}", new, outcome=kind,
                                 deceased=deceased)
+    return deceased, fields, new, resource
+
+
+def release(session: Session, settings: Settings, request_id: int,
+            reviewer: Principal | None, reason: str, kind: str) -> None:
+    """Release once: the allowed fields (a FHIR Patient), or a less intrusive outcome."""
+    row = repository.get(session, request_id)
+    assert row is not None and row.matched_nhs_number is not None
+    record = load_records(session, [row.matched_nhs_number])[row.matched_nhs_number]
+    deceased, fields, new, resource = would_release(row, record, kind)
     target = Status.DECEASED_CONFIRMED if deceased else Status.RELEASED
     now = audit.utcnow()
     if not repository.advance(

@@ -318,3 +318,22 @@ class AuditEvent:
             "agreement": {"id": self.agreement, "version": self.agreement_version},
             "details_sha256": details_sha256,
         })
+
+
+def entry_facets(entry: bytes) -> tuple[str | None, int | None, str | None]:
+    """What the explorer filters a leaf entry by: ``(type, recorded, agreement)``, the
+    time as whole seconds since 1970 (UTC); Nones for an entry that does not parse.
+
+    Example:
+        >>> entry_facets(b'{"agreement":{"id":"tracing-mou","version":"3"},'
+        ...              b'"recorded":"2026-11-23T09:00:00.5Z","type":"disclosure"}')
+        ('disclosure', 1795424400, 'tracing-mou')
+    """
+    try:
+        value = json.loads(entry)
+        recorded = dt.datetime.fromisoformat(value["recorded"])
+        agreement = (value.get("agreement") or {}).get("id")
+        return str(value["type"]), int(recorded.timestamp()), agreement
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None, None, None
+
