@@ -26,6 +26,7 @@ from caldicott.access.reads import audit_read
 from caldicott.agreements import service as agreements
 from caldicott.agreements.core import Channel
 from caldicott.errors import CaldicottError
+from caldicott.matching.core.identifiers import FIELDS, why_untraceable
 from caldicott.requests import repository, service, views
 from caldicott.requests.schemas import CATEGORIES, DEFAULT_FIELDS, TRACE_FIELDS, TraceRequestIn
 from caldicott.service.deps import SessionDep, SettingsDep
@@ -48,7 +49,7 @@ register_link(HomeLink("Trace requests", "/requests",
 #: Form field -> (the schema's field, what to say when it is missing or blank).
 _TEXT_FIELDS = {
     "given_name": "Enter the person's given name, or leave it blank if they have none",
-    "family_name": "Enter the person's family name",
+    "family_name": "Enter the person's family name, or leave it blank if not known",
     "postcode": "Enter a postcode, or leave it blank",
     "address_line": "Enter the first line of the address, or leave it blank",
     "case_reference": "Enter your case reference",
@@ -93,6 +94,14 @@ def _body(form: FormData) -> dict[str, Any]:
     if statute or section:
         body["suspected_offence"] = {"statute": statute or "", "section": section or ""}
     return {name: value for name, value in body.items() if value is not None}
+
+
+def _untraceable(body: dict[str, Any], birth_date: str | None) -> dict[str, str]:
+    """The intake rule's refusal of a subject with nothing identifying left (the same
+    rule the service applies), shown beside the other fields' messages."""
+    present = {f for f in FIELDS if (birth_date if f == "birth_date" else body.get(f))}
+    why = why_untraceable(present)
+    return {"given_name": f"The person cannot be traced from this: {why}"} if why else {}
 
 
 def _errors(error: ValidationError) -> dict[str, str]:
@@ -156,16 +165,15 @@ def submit_request(request: Request, person: Person, session: SessionDep,
         "requested_fields"), "idempotency_key": key}
     body = _body(form)
     birth_date, date_error = _birth_date(form)
+    errors = {**_untraceable(body, birth_date or date_error)}
+    if date_error:
+        errors["birth_date-day"] = date_error
     try:
         item = TraceRequestIn.model_validate({**body, "birth_date": birth_date})
     except ValidationError as error:
-        errors = _errors(error)
-        if date_error:
-            errors = {"birth_date-day": date_error, **errors}
+        errors = {**errors, **_errors(error)}
+    if errors:
         return _form_page(request, session, settings, person, values, errors, 400)
-    if date_error:
-        return _form_page(request, session, settings, person, values,
-                          {"birth_date-day": date_error}, 400)
     try:
         request_id = _submit(session, settings, person, item, key)
     except CaldicottError as refusal:
