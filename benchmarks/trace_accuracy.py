@@ -92,6 +92,12 @@ def _reason(text: str) -> str:
     return re.sub(r"\d{4}-\d{2}-\d{2}|'[^']*'|\d+", "…", text)
 
 
+def _schema_reason(error: Any) -> str:
+    """``field: kind`` of a schema error; a whole-request check (no field) by its message."""
+    where = ".".join(map(str, error["loc"])) or "request"
+    return f"{where}: {_reason(error['msg']) if error['type'] == 'value_error' else error['type']}"
+
+
 def intake(row: Any) -> matching.TraceRequest | Refusal:
     """The service's intake of one request: its wire schema, then the matcher's check."""
     body = {**PROCEDURE, **{field: getattr(row, column) for field, column in SUBJECT.items()
@@ -99,8 +105,7 @@ def intake(row: Any) -> matching.TraceRequest | Refusal:
     try:
         item = TraceRequestIn.model_validate(body)
     except ValidationError as error:
-        return Refusal(tuple(sorted({f"{'.'.join(map(str, e['loc']))}: {e['type']}"
-                                     for e in error.errors()})))
+        return Refusal(tuple(sorted({_schema_reason(e) for e in error.errors()})))
     try:
         return matching.check_request(item.given_name, item.family_name, item.birth_date,
                                       item.postcode, item.sex, today=dt.date.today())
