@@ -229,9 +229,12 @@ def figures(tally: Tally, requests: pd.DataFrame) -> dict[str, Any]:
 
 def _with_tf(people: list[Person], tf: dict[str, dict[str, float]]) -> list[Person]:
     """People carrying the register's term frequencies of their values (as index rows do)."""
-    return [replace(p, tf_given_name=tf["given_name"].get(p.given_name),
-                    tf_family_name=tf["family_name"].get(p.family_name),
-                    tf_postcode=tf["postcode"].get(p.postcode)) for p in people]
+    def of(column: str, value: str | None) -> float | None:
+        return tf[column].get(value) if value is not None else None
+
+    return [replace(p, tf_given_name=of("given_name", p.given_name),
+                    tf_family_name=of("family_name", p.family_name),
+                    tf_postcode=of("postcode", p.postcode)) for p in people]
 
 
 def run_set(data: LinkageSet, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
