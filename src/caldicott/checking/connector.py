@@ -82,6 +82,9 @@ class HttpStatusChecker:
             fail_max=self.breaker_failures, reset_timeout=self.breaker_reset,
             exclude=[_Refused], throw_new_error_on_trip=False, name="home-office-checking")
 
+    def close(self) -> None:
+        self.client.close()
+
     def check(self, body: dict[str, Any], key: str) -> Reply:
         tries = {"n": 0}
         try:
