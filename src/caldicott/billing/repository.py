@@ -43,7 +43,7 @@ def add_credit_note(session: Session, row: CreditNoteRow) -> CreditNoteRow:
 
 
 def usage_totals(session: Session, year: str, organisation_id: int | None,
-                 by_month: bool) -> Sequence[Row[Any]]:
+                 by_month: bool) -> Sequence[Row[str, str, str, int, int, int]]:
     """(code, period, kind, count, seconds, pence) per organisation, kind and period."""
     period = UsageEventRow.month if by_month else UsageEventRow.financial_year
     query = (select(OrganisationRow.code, period, UsageEventRow.kind, func.count(),
@@ -57,7 +57,7 @@ def usage_totals(session: Session, year: str, organisation_id: int | None,
 
 
 def credit_totals(session: Session, year: str, organisation_id: int | None,
-                  by_month: bool) -> Sequence[Row[Any]]:
+                  by_month: bool) -> Sequence[Row[str, str, int]]:
     """(code, period, pence) of credit notes, by the credited event's organisation and period."""
     period = UsageEventRow.month if by_month else UsageEventRow.financial_year
     query = (select(OrganisationRow.code, period, func.sum(CreditNoteRow.amount_pence))
@@ -71,7 +71,7 @@ def credit_totals(session: Session, year: str, organisation_id: int | None,
 
 
 def statement_lines(session: Session, year: str,
-                    organisation_id: int) -> Sequence[Row[Any]]:
+                    organisation_id: int) -> Sequence[Row[UsageEventRow, CreditNoteRow]]:
     """Every event of an organisation's year, in time order, with its credit note if any."""
     return session.execute(
         select(UsageEventRow, CreditNoteRow)

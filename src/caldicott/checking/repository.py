@@ -38,7 +38,7 @@ def add(session: Session, row: Any) -> Any:
     return row
 
 
-def memoranda(session: Session) -> Sequence[Row[tuple[OrganisationRow, MemorandumRow]]]:
+def memoranda(session: Session) -> Sequence[Row[OrganisationRow, MemorandumRow]]:
     return session.execute(select(OrganisationRow, MemorandumRow)
                            .join(MemorandumRow, MemorandumRow.organisation_id == OrganisationRow.id)
                            .order_by(MemorandumRow.signed_on, OrganisationRow.code)).all()

@@ -52,7 +52,8 @@ def signing_dates(seed: int = 2016) -> dict[str, dt.date]:
     dates["RDM01"] = SERVICE_OPENED
     span = (LAST_SIGNING - dt.date(2016, 10, 1)).days
     for code in codes[8:]:
-        dates[code] = dt.date(2016, 10, 1) + dt.timedelta(days=int(rng.triangular(0, span, span * 0.3)))
+        offset = int(rng.triangular(0, span, span * 0.3))
+        dates[code] = dt.date(2016, 10, 1) + dt.timedelta(days=offset)
     return dates
 
 
