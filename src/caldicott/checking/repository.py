@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +11,6 @@ from sqlalchemy.orm import Session
 from caldicott.checking.models import (
     EncounterPatientRow,
     MemorandumRow,
-    OfficerEncounterRow,
     StatusCheckRow,
 )
 from caldicott.orgs.models import OrganisationRow
@@ -70,10 +68,3 @@ def add_encounter_patients(session: Session, encounter_id: int,
     session.add_all(EncounterPatientRow(encounter_id=encounter_id, nhs_number=n)
                     for n in nhs_numbers)
     session.flush()
-
-
-def encounters_of(session: Session, organisation_id: int,
-                  since: dt.datetime) -> Sequence[OfficerEncounterRow]:
-    return session.scalars(select(OfficerEncounterRow).where(
-        OfficerEncounterRow.organisation_id == organisation_id,
-        OfficerEncounterRow.started_at >= since).order_by(OfficerEncounterRow.started_at)).all()

@@ -149,7 +149,8 @@ def _replay(engine: Engine, settings: Settings, echo: Callable[[str], object]) -
 
 def _kinds(engine: Engine) -> dict[str, str]:
     with unit_of_work(engine) as session:
-        return dict(session.execute(select(OrganisationRow.code, OrganisationRow.kind)).tuples())
+        rows = session.execute(select(OrganisationRow.code, OrganisationRow.kind)).all()
+        return {code: kind for code, kind in rows}
 
 
 def _one(engine: Engine, settings: Settings, connector: HttpStatusChecker, call: LoggedCall,

@@ -108,7 +108,7 @@ def test_a_down_service_opens_the_circuit_sends_nothing_charges_nothing_loses_no
         session: Session, settings: Settings, counterparty: Counterparty,
         signed_org: SignedOrg) -> None:
     org = signed_org()
-    conn = connector(counterparty, attempts=1, failures=2, reset=0.5)
+    conn = connector(counterparty, attempts=1, failures=2, reset=3.0)
     counterparty.control(outage=True)
     for n in range(2):
         with pytest.raises(ServiceUnavailable, match="HTTP 503"):
@@ -121,7 +121,7 @@ def test_a_down_service_opens_the_circuit_sends_nothing_charges_nothing_loses_no
     assert counterparty.control()["received"] == sent_before  # the open circuit sent nothing
     assert charges(session, org) == []
     counterparty.control(outage=False)
-    time.sleep(0.6)  # the circuit half-opens
+    time.sleep(3.1)  # the circuit half-opens
     row = check(session, settings, org, conn, 7, key)  # the same check, kept, now answered
     assert row.state == "answered"
     assert charges(session, org) == [640]

@@ -74,3 +74,16 @@ def test_bills_by_year_and_month_credit_notes_and_the_statement(
     rows = list(csv.reader(io.StringIO(statement)))
     assert rows[-1][1] == "TOTAL" and rows[-1][-1] == "£8.00"
     assert len(rows) == 1 + 3 + 1
+
+
+def test_a_large_batch_with_repeats_counts_each_event_once(session: Session,
+                                                           signed_org: SignedOrg) -> None:
+    org = signed_org()
+    made = [UsageEvent(f"call/many{org.id}-{n}", org.id, "call", T0 + dt.timedelta(minutes=n),
+                       T0 + dt.timedelta(minutes=n, seconds=90)) for n in range(300)]
+    with session.begin():
+        assert billing.record_usage(session, made[:250]) == 250
+        assert billing.record_usage(session, made + made[:40]) == 50
+    with session.begin():
+        (bill,) = billing.bills(session, "2017/18", org.code)
+    assert (bill.calls, bill.call_pence) == (300, 300 * 120)
