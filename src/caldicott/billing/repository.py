@@ -23,6 +23,8 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql" and len(rows) >= COPY_FROM:
         return _copy_events(session, rows)
+    if dialect == "sqlite" and len(rows) >= COPY_FROM:
+        return _sqlite_events(session, rows)
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (insert(UsageEventRow).on_conflict_do_nothing(index_elements=["event_id"])
                  .returning(UsageEventRow.id))
@@ -50,6 +52,24 @@ def _copy_events(session: Session, rows: Sequence[dict[str, Any]]) -> int:
         "ON CONFLICT (event_id) DO NOTHING"))
     session.execute(text("TRUNCATE usage_event_incoming"))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _sqlite_events(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """SQLite's fast path: the driver's executemany of INSERT OR IGNORE (a known event id
+    is skipped), with times stored exactly as SQLAlchemy's types store them."""
+    from caldicott.db import _sqlite_date_adapters, utcnow
+
+    now = utcnow()
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    statement = (f"INSERT OR IGNORE INTO usage_event ({', '.join(_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+    try:
+        with _sqlite_date_adapters():
+            cursor.executemany(statement, ([*(row[c] for c in _COLUMNS[:-1]), now]
+                                           for row in rows))
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
 
 
 def event_by_id(session: Session, event_id: str) -> UsageEventRow | None:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from caldicott.billing import service as billing
+from caldicott.billing.repository import event_by_id
 from caldicott.billing.core.bills import UsageEvent
 from caldicott.checking.encounters import record_encounter
 from caldicott.checking.service import Requester
@@ -86,4 +87,7 @@ def test_a_large_batch_with_repeats_counts_each_event_once(session: Session,
         assert billing.record_usage(session, made + made[:40]) == 50
     with session.begin():
         (bill,) = billing.bills(session, "2017/18", org.code)
+        stored = event_by_id(session, made[7].event_id)
     assert (bill.calls, bill.call_pence) == (300, 300 * 120)
+    assert stored is not None and (stored.started_at, stored.ended_at) == (
+        made[7].started_at, made[7].ended_at)
