@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import socket
 import subprocess
@@ -14,10 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from caldicott.checking.service import sign_memorandum
 from caldicott.orgs.models import OrganisationRow
+from caldicott.settings import Settings
 from tests.integration.access.factories import make_org
 
 SRC = Path(__file__).parents[3] / "src"
@@ -74,6 +77,31 @@ def counterparty(counterparty_process: Counterparty) -> Counterparty:
     counterparty_process.control(reset=True, latency_ms=0, error_rate=0.0, outage=False,
                                  fail_next=0)
     return counterparty_process
+
+
+@pytest.fixture()
+def session(session: Session) -> Session:
+    """The shared rolled-back session, with its outer transaction really open on SQLite.
+
+    pysqlite opens a transaction only before a data change: a SAVEPOINT issued first
+    would start one of its own, and its RELEASE would commit, outliving the test. A
+    no-op UPDATE on the bare connection opens the outer transaction first.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Connection) and bind.dialect.name == "sqlite":
+        bind.exec_driver_sql("UPDATE status_check SET state = state WHERE id = -1")
+    return session
+
+
+def ledger_events(session: Session, settings: Settings, n: int = 100) -> list[dict[str, Any]]:
+    """The last ``n`` ledger entries as this test's own transaction sees them."""
+    from caldicott.ledger import service as ledger
+
+    with session.begin():
+        ledger.integrate_queue(session, settings)
+        size, _ = ledger.tree_head(session)
+        rows = ledger.entries(session, max(0, size - n), size)
+    return [json.loads(entry) for _, entry, _ in rows]
 
 
 SignedOrg = Callable[..., OrganisationRow]

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from caldicott.access.service import create_token
 from caldicott.billing.core.years import financial_year
 from caldicott.checking.service import sign_memorandum
-from caldicott.db import unit_of_work
+from caldicott.db import make_engine, unit_of_work
+from caldicott.migrations import upgrade
 from caldicott.service.app import create_app
 from caldicott.settings import Settings
 from tests.factories import synthetic_nhs_numbers
@@ -25,8 +26,18 @@ BODY = {"given_name": "Amara", "family_name": "Testperson", "birth_date": "1984-
 
 
 @pytest.fixture()
-def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    app = create_app(settings)
+def engine(fresh_settings: Settings) -> Iterator[Engine]:
+    """A database of these tests' own: the checks they commit (decisions, usage) must not
+    be counted by other tests of the shared database (replays, reports)."""
+    engine = make_engine(fresh_settings)
+    upgrade(fresh_settings, engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def client(fresh_settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    app = create_app(fresh_settings)
     with TestClient(app) as client:
         yield client
     app.state.engine.dispose()

@@ -23,8 +23,7 @@ from caldicott.errors import Forbidden, GatewayTimeout, ServiceUnavailable
 from caldicott.orgs.models import OrganisationRow
 from caldicott.settings import Settings
 from tests.factories import synthetic_nhs_numbers
-from tests.integration.access.factories import recent_ledger_events
-from tests.integration.checking.conftest import Counterparty, SignedOrg
+from tests.integration.checking.conftest import Counterparty, SignedOrg, ledger_events
 
 DAY = dt.date(2017, 6, 1)
 START = dt.datetime(2017, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -81,7 +80,7 @@ def test_a_check_is_answered_charged_and_disclosed(session: Session, settings: S
     assert row.consequence in ("chargeable", "exempt", "undetermined") and row.ground
     assert charges(session, org) == [640]  # 8 minutes at 80p
     assert row.disclosed_at == START
-    event = next(e for e in reversed(recent_ledger_events(session.get_bind(), settings))
+    event = next(e for e in reversed(ledger_events(session, settings))
                  if e["entity"]["what"] == f"status-check/{row.id}")
     assert (event["type"], event["outcome"]) == ("disclosure", "success")
     assert event["agent"]["organisation"] == org.code

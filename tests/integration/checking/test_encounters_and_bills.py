@@ -11,15 +11,14 @@ import pytest
 from sqlalchemy.orm import Session
 
 from caldicott.billing import service as billing
-from caldicott.billing.repository import event_by_id
 from caldicott.billing.core.bills import UsageEvent
+from caldicott.billing.repository import event_by_id
 from caldicott.checking.encounters import record_encounter
 from caldicott.checking.service import Requester
 from caldicott.errors import Conflict, Forbidden
 from caldicott.settings import Settings
 from tests.factories import synthetic_nhs_numbers
-from tests.integration.access.factories import recent_ledger_events
-from tests.integration.checking.conftest import SignedOrg
+from tests.integration.checking.conftest import SignedOrg, ledger_events
 
 T0 = dt.datetime(2017, 6, 1, 9, tzinfo=dt.UTC)
 
@@ -31,7 +30,7 @@ def test_an_officer_encounter_is_a_ledger_entry_naming_each_patient_and_a_charge
     with session.begin():
         row = record_encounter(session, settings, Requester(org.code, "user/3"), "HO-OFF-7",
                                T0, T0 + dt.timedelta(hours=1), numbers)
-    event = next(e for e in reversed(recent_ledger_events(session.get_bind(), settings))
+    event = next(e for e in reversed(ledger_events(session, settings))
                  if e["entity"]["what"] == f"officer-encounter/{row.id}")
     assert event["type"] == "officer-encounter"
     assert event["agreement"] == {"id": "checking-service-mou", "version": "1"}
