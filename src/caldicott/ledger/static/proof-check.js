@@ -151,11 +151,13 @@
              body: encoder.encode(body), signatures: signatures };
   }
 
+  /* "name+keyid+base64": the base64 may itself hold "+", so split at the first two only. */
   function parseVerifierKey(text) {
-    var parts = text.split("+");
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("malformed verifier key");
-    var raw = fromBase64(parts[2]);
-    return { name: parts[0], keyId: parts[1], algorithm: raw[0], key: raw.slice(1) };
+    var first = text.indexOf("+"), second = text.indexOf("+", first + 1);
+    var keyId = text.slice(first + 1, second);
+    if (first < 1 || second < 0 || !/^[0-9a-f]{8}$/.test(keyId)) throw new Error("malformed verifier key");
+    var raw = fromBase64(text.slice(second + 1));
+    return { name: text.slice(0, first), keyId: keyId, algorithm: raw[0], key: raw.slice(1) };
   }
 
   /* true (valid), false (invalid or no signature by this key), or null (no Ed25519 here). */
