@@ -32,7 +32,7 @@ test: install
 	$(BIN)/pytest -n 2
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 typecheck: install
 	$(BIN)/mypy

@@ -103,7 +103,7 @@ def _keep_cookies(client: httpx.Client, reply: httpx.Response) -> None:
     127.0.0.1 (a secure context); outside development they are marked ``Secure``, which
     httpx would otherwise never send back over http."""
     for cookie in reply.cookies.jar:
-        client.cookies.set(cookie.name, cookie.value)
+        client.cookies.set(cookie.name, cookie.value or "")
 
 
 def signed_in(url: str, account: dict[str, str | None]) -> httpx.Client:

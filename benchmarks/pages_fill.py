@@ -114,6 +114,6 @@ def _analyse(engine: Any, backend: str) -> None:
             c.execute(text("ANALYZE"))
 
 
-if __name__ == "__main__":  # python benchmarks/pages_fill.py BACKEND FOLDER [REQUESTS ENTRIES PEOPLE]
+if __name__ == "__main__":  # pages_fill.py BACKEND FOLDER [REQUESTS ENTRIES PEOPLE]
     numbers = [int(n) for n in sys.argv[3:6]] or [10_000, 1_000_000, 2_000]
     print(fill(sys.argv[1], Path(sys.argv[2]), *numbers))

@@ -65,7 +65,8 @@ SHOTS = (
          "Reviewer: one request's desk, with the match-weight waterfall", follow="/review/"),
     Shot("auditor", "/ledger/explorer", "auditor-ledger-explorer.png",
          "Auditor: the ledger explorer"),
-    Shot("administrator", "/admin/users", "administrator-users.png", "Administrator: users and roles"),
+    Shot("administrator", "/admin/users", "administrator-users.png",
+         "Administrator: users and roles"),
 )
 
 
