@@ -129,6 +129,9 @@ def test_the_journey_submit_weigh_approve_from_the_queue_and_the_requester_sees_
     reviewer.get_by_role("button", name="Approve the release").click()
     reviewer.wait_for_url(f"{pages_world.url}/requests/{request_id}")
     expect(reviewer.locator("main")).to_contain_text("Released")
+    decided = reviewer.goto(f"{pages_world.url}/review/{request_id}")  # off the desk now
+    assert decided is not None and decided.status == 409
+    expect(reviewer.locator("main")).to_contain_text("nothing for a reviewer")
     page.goto(f"{pages_world.url}/requests/{request_id}")
     expect(page.locator("#released")).to_contain_text(person.addresses[-1].postcode)
     expect(page.locator("main")).to_contain_text("Released")
@@ -210,6 +213,8 @@ def test_a_refusal_without_a_reason_shows_the_error_summary(
     assert_accessible(page)
     shown = pages_world.api("GET", f"/api/trace-requests/{request_id}", "auditor").json()
     assert shown["internal_status"] == "awaiting_review"  # nothing was decided
+    missing = page.goto(f"{pages_world.url}/review/{2**31 - 1}")
+    assert missing is not None and missing.status == 404
 
 
 def test_the_public_interest_form_shows_each_missing_field(
@@ -220,7 +225,6 @@ def test_the_public_interest_form_shows_each_missing_field(
     _validate(pages_world, request_id)
     sign_in(page, "guardian")
     page.goto(f"{pages_world.url}/review/{request_id}")
-    assert_accessible(page)
     page.get_by_label("Seriousness", exact=True).fill("Grave.")
     page.get_by_role("button", name="Record the public-interest decision").click()
     summary = page.locator(".nhsuk-error-summary")
