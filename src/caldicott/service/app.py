@@ -1,7 +1,8 @@
 """The HTTP service: ``create_app(settings)`` builds it.
 
 Each capability's routes live in ``caldicott/<capability>/api.py`` (the API) and
-``caldicott/<capability>/pages.py`` (pages for people) as a module-level
+``caldicott/<capability>/pages.py`` (pages for people; and ``<role>_pages.py`` beside
+it for one role's pages of the same capability) as a module-level
 ``router``; the factory includes every one it finds. Errors have one renderer:
 a FHIR ``OperationOutcome`` for machines, an NHS.UK-style page for people (a page
 route, or a client asking for HTML; see :mod:`caldicott.web`).
@@ -134,8 +135,11 @@ async def _drain_and_dispose(engine: Engine, seconds: float = 5.0) -> None:
 def _include_capability_routers(app: FastAPI) -> None:
     package_dir = Path(__file__).parent.parent
     for info in sorted(pkgutil.iter_modules([str(package_dir)]), key=lambda m: m.name):
-        for edge in ("api", "pages"):
-            if info.ispkg and (package_dir / info.name / f"{edge}.py").exists():
+        folder = package_dir / info.name
+        # ``<role>_pages.py`` beside ``pages.py``: one role's pages of the same capability
+        extra = sorted(p.stem for p in folder.glob("*_pages.py")) if info.ispkg else []
+        for edge in ("api", "pages", *extra):
+            if info.ispkg and (folder / f"{edge}.py").exists():
                 module = importlib.import_module(f"caldicott.{info.name}.{edge}")
                 router = getattr(module, "router", None)
                 if router is not None:
