@@ -54,8 +54,14 @@ _CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 Path_ = Callable[[random.Random], str]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serving(filled: Filled, src: Path) -> Iterator[str]:
+def serving(filled: Filled, src: Path) -> Iterator[tuple[str, int]]:
     """``caldicott serve`` on the filled database, on a free loopback port."""
     import socket
 
@@ -72,7 +78,7 @@ def serving(filled: Filled, src: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(url, process)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.communicate(timeout=30)
@@ -139,9 +145,12 @@ def _summary(values: list[float]) -> dict[str, float]:
             "max_ms": round(values[-1], 2)}
 
 
-def time_page(client: httpx.Client, path: Path_, runs: int, warm: int,
-              seed: int) -> dict[str, Any]:
-    """Warm up, then ``runs`` sequential requests; None when the page is absent."""
+def time_page(client: httpx.Client, path: Path_, runs: int, warm: int, seed: int,
+              server_pid: int) -> dict[str, Any]:
+    """Warm up, then ``runs`` sequential requests: wall time per page, and the service
+    process's CPU time over all of them (its mean per page does not grow when other
+    work on the machine competes for the cores, as wall time does; the database's own
+    processes are not in it on PostgreSQL)."""
     rng = random.Random(seed)
     first = client.get(path(rng))
     if first.status_code == 404:
@@ -149,6 +158,7 @@ def time_page(client: httpx.Client, path: Path_, runs: int, warm: int,
     for _ in range(warm):
         client.get(path(rng)).read()
     timings, server, not_200 = [], [], 0
+    cpu_before = cpu_seconds(server_pid)
     for _ in range(runs):
         address = path(rng)
         started = time.perf_counter()
@@ -158,8 +168,9 @@ def time_page(client: httpx.Client, path: Path_, runs: int, warm: int,
         not_200 += reply.status_code != 200
         if (own := _server_timing(reply)) is not None:
             server.append(own)
+    cpu_ms = (cpu_seconds(server_pid) - cpu_before) * 1000 / runs
     out: dict[str, Any] = {"runs": runs, **_summary(timings), "not_200": not_200,
-                           "bytes": len(first.content)}
+                           "service_cpu_ms_mean": round(cpu_ms, 1), "bytes": len(first.content)}
     out["meets_target"] = out["p95_ms"] <= TARGET_P95_MS and not_200 == 0
     if server:
         out["server_timing"] = _summary(server)
@@ -226,13 +237,15 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     try:
         out: dict[str, Any] = {"fill": filled.fill, "served": _served_commit(args.serve_src),
                                "pages": {}}
-        with serving(filled, args.serve_src) as url:
+        with serving(filled, args.serve_src) as (url, pid):
             clients = {who: signed_in(url, account) for who, account in filled.accounts.items()}
             for seed, (name, (who, path)) in enumerate(pages(filled).items()):
-                out["pages"][name] = time_page(clients[who], path, args.runs, args.warm, seed)
+                out["pages"][name] = time_page(clients[who], path, args.runs, args.warm, seed,
+                                                    pid)
                 print(f"{backend} {name}: {out['pages'][name]}", file=sys.stderr)
             for client in clients.values():
                 client.close()
+        out["load_average_after"] = os.getloadavg()
         return out
     finally:
         if not args.keep:

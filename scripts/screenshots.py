@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,22 @@ class Shot:
     name: str
     caption: str
     follow: str | None = None  # then follow the first link whose address starts so
+    then: Callable[[Page], str] | None = None  # a step after the screenshot, e.g. a decision
+
+
+def validate_first(page: Page) -> str:
+    """The tracer accepts the first request awaiting validation (today's live police
+    request), so the reviewer's queue has a live request too."""
+    link = page.locator("main a[href^='/validate/']").first
+    if link.count() == 0:
+        return "no request awaiting validation"
+    link.click()
+    page.get_by_label("Accept: it follows the procedure").check()
+    page.get_by_label("Your note of what you checked").fill(
+        "Countersigned by an inspector; the offence is serious (screenshots script).")
+    page.get_by_role("button", name="Record the validation").click()
+    page.wait_for_load_state()
+    return f"the tracer validated {page.url}"
 
 
 SHOTS = (
@@ -58,7 +74,7 @@ SHOTS = (
     Shot("requesting_officer", "/requests/new", "requester-new-request.png",
          "Requester: the trace request form"),
     Shot("tracer", "/validate", "tracer-validation-queue.png",
-         "Tracer: requests awaiting validation"),
+         "Tracer: requests awaiting validation", then=validate_first),
     Shot("reviewer", "/review", "reviewer-queue.png",
          "Reviewer: the queue of requests awaiting review"),
     Shot("reviewer", "/review", "reviewer-desk.png",
@@ -147,7 +163,8 @@ def shoot(browser: Browser, url: str, account: tuple[str, ...], shot: Shot,
             link.click()
             page.wait_for_load_state()
         page.screenshot(path=str(out / shot.name), full_page=True)
-        return f"saved {shot.name} ({(out / shot.name).stat().st_size // 1024} KB): {page.url}"
+        done = f"saved {shot.name} ({(out / shot.name).stat().st_size // 1024} KB): {page.url}"
+        return f"{done}; then {shot.then(page)}" if shot.then else done
     finally:
         context.close()
 
