@@ -78,6 +78,7 @@ def test_the_explorer_shows_the_checkpoint_its_key_and_entries_filtered_and_page
     assert_accessible(page)
 
     page.get_by_role("link", name="Older entries").click()
+    page.wait_for_url("**/ledger/explorer?before=*")
     older = [int(t.split()[1]) for t in rows.locator("td:first-child a").all_inner_texts()]
     assert older and max(older) < min(first_page)
 
@@ -85,6 +86,7 @@ def test_the_explorer_shows_the_checkpoint_its_key_and_entries_filtered_and_page
     page.get_by_text("Filter the entries").click()
     page.get_by_label("Type").select_option("read")
     page.get_by_role("button", name="Show entries").click()
+    page.wait_for_url("**/ledger/explorer?type=read*")
     types = rows.locator("td:nth-child(3)").all_inner_texts()
     assert types and set(types) == {"read"}
     assert "type=read" in page.url and not _people_in(pages_world, page.url)
