@@ -145,28 +145,30 @@ def sign_in(page: Page, url: str, account: tuple[str, ...]) -> None:
     page.get_by_role("heading", name="What you can do").wait_for()
 
 
-def shoot(browser: Browser, url: str, account: tuple[str, ...], shot: Shot,
-          out: Path) -> str:
-    """Sign in, open the page, save it; what happened, in words."""
+def signed_in_page(browser: Browser, url: str, account: tuple[str, ...]) -> Page:
+    """A browser context of its own, signed in as ``account`` (once per role: the
+    service refuses a TOTP code used before)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(20_000)
     page = context.new_page()
-    try:
-        sign_in(page, url, account)
-        reply = page.goto(f"{url}{shot.path}")
-        if reply is None or reply.status != 200:
-            return f"skipped {shot.name}: {shot.path} answered {reply and reply.status}"
-        if shot.follow:
-            link = page.locator(f"main a[href^='{shot.follow}']").first
-            if link.count() == 0:
-                return f"skipped {shot.name}: no link to {shot.follow}* on {shot.path}"
-            link.click()
-            page.wait_for_load_state()
-        page.screenshot(path=str(out / shot.name), full_page=True)
-        done = f"saved {shot.name} ({(out / shot.name).stat().st_size // 1024} KB): {page.url}"
-        return f"{done}; then {shot.then(page)}" if shot.then else done
-    finally:
-        context.close()
+    sign_in(page, url, account)
+    return page
+
+
+def shoot(page: Page, url: str, shot: Shot, out: Path) -> str:
+    """Open the page, save it; what happened, in words."""
+    reply = page.goto(f"{url}{shot.path}")
+    if reply is None or reply.status != 200:
+        return f"skipped {shot.name}: {shot.path} answered {reply and reply.status}"
+    if shot.follow:
+        link = page.locator(f"main a[href^='{shot.follow}']").first
+        if link.count() == 0:
+            return f"skipped {shot.name}: no link to {shot.follow}* on {shot.path}"
+        link.click()
+        page.wait_for_load_state()
+    page.screenshot(path=str(out / shot.name), full_page=True)
+    done = f"saved {shot.name} ({(out / shot.name).stat().st_size // 1024} KB): {page.url}"
+    return f"{done}; then {shot.then(page)}" if shot.then else done
 
 
 def main() -> None:
@@ -179,11 +181,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, demo(Path(folder), args.scenario or None) as (
             url, accounts), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pages: dict[str, Page] = {}
         for shot in SHOTS:
             if shot.role not in accounts:
                 print(f"skipped {shot.name}: the demo printed no {shot.role} sign-in")
                 continue
-            print(shoot(browser, url, accounts[shot.role], shot, args.out))
+            if shot.role not in pages:
+                pages[shot.role] = signed_in_page(browser, url, accounts[shot.role])
+            print(shoot(pages[shot.role], url, shot, args.out), flush=True)
         browser.close()
 
 
