@@ -72,23 +72,25 @@ def serving(filled: Filled, src: Path) -> Iterator[tuple[str, int]]:
     env |= {"PYTHONPATH": str(src), "CALDICOTT_DATA_DIR": filled.data_dir,
             "CALDICOTT_DATABASE_URL": filled.database_url, "CALDICOTT_PORT": str(port),
             "CALDICOTT_ENVIRONMENT": "test", "CALDICOTT_SECRET_KEY": filled.secret_key,
-            "CALDICOTT_ASSETS_DIR": str(ROOT / "node_modules"), "CALDICOTT_LOG_LEVEL": "warning"}
-    process = subprocess.Popen([sys.executable, "-m", "caldicott", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            "CALDICOTT_ASSETS_DIR": str(ROOT / "node_modules")}
+    log = Path(filled.data_dir) / "serve.log"  # a file: a full pipe would stall the service
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "caldicott", "serve"], env=env,
+                                   stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(url, process)
+        _wait_for(url, process, log)
         yield url, process.pid
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
 
 
-def _wait_for(url: str, process: subprocess.Popen[str]) -> None:
+def _wait_for(url: str, process: subprocess.Popen[str], log: Path) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"caldicott serve exited: {process.communicate()[1][-2000:]}")
+            raise RuntimeError(f"caldicott serve exited: {log.read_text()[-2000:]}")
         try:
             httpx.get(f"{url}/healthz", timeout=2)
             return
