@@ -38,7 +38,14 @@ from caldicott.checking.connector import Reply
 from caldicott.checking.core.answers import Person, consequence, wire_person
 from caldicott.checking.models import MemorandumRow, StatusCheckRow
 from caldicott.db import utcnow
-from caldicott.errors import Conflict, Forbidden, GatewayTimeout, InvalidInput, ServiceUnavailable
+from caldicott.errors import (
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+)
 from caldicott.ledger.core.events import Agent, AuditEvent, Pseudonym
 from caldicott.ledger.service import append, pseudonym_of, subject_of
 from caldicott.orgs.models import OrganisationRow
@@ -242,6 +249,14 @@ def _ledger_event(settings: Settings, row: StatusCheckRow, org: OrganisationRow,
         subjects=(subject(settings, row),) if reached else (), details=details)
 
 
+class CheckRefused(Forbidden):
+    """The agreement refused a check; the refusal is kept as check ``check_id``."""
+
+    def __init__(self, diagnostics: str, check_id: int) -> None:
+        super().__init__(diagnostics)
+        self.check_id = check_id
+
+
 def _refusal_event(row: StatusCheckRow, org: OrganisationRow) -> AuditEvent:
     """A refused check: nothing left, so it names no one; the clauses are its reasons."""
     clauses = ",".join(clause for clause, _ in row.refusal or [] if clause)
@@ -265,7 +280,7 @@ def refusal_message(row: StatusCheckRow) -> str:
 def raise_if_failed(row: StatusCheckRow) -> None:
     """The edge's one plain message for a check that got no answer (nothing is charged)."""
     if row.state == "refused":
-        raise Forbidden(refusal_message(row))
+        raise CheckRefused(refusal_message(row), row.id)
     keep = (f"the check is kept as #{row.id}: ask again with the same Idempotency-Key to "
             "send it again (it is never charged twice)")
     if row.state == "timed_out":
@@ -282,6 +297,19 @@ def history(session: Session, organisation: str, limit: int = 50,
     org = get_organisation(session, organisation)
     total, rows = repository.checks_of(session, org.id, limit, offset)
     return total, list(rows)
+
+
+def check_of(session: Session, organisation: str, check_id: int) -> StatusCheckRow:
+    """One of an organisation's checks.
+
+    Raises:
+        NotFound: no such check, or another organisation's (the same answer for both).
+    """
+    org = get_organisation(session, organisation)
+    row = repository.check(session, check_id)
+    if row is None or row.organisation_id != org.id:
+        raise NotFound(f"{org.code} has no status check {check_id}")
+    return row
 
 
 def memoranda(session: Session) -> list[tuple[OrganisationRow, MemorandumRow]]:
