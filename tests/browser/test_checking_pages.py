@@ -82,7 +82,9 @@ def checking(pages_world: PagesWorld) -> Iterator[CheckingWorld]:
     with counterparty_process() as url:
         server = pages_world.serve(CALDICOTT_CHECKING_URL=url,
                                    CALDICOTT_CHECKING_TIMEOUT_SECONDS="0.5",
-                                   CALDICOTT_CHECKING_ATTEMPTS="1")
+                                   CALDICOTT_CHECKING_ATTEMPTS="1",
+                                   CALDICOTT_CHECKING_BREAKER_FAILURES="2",
+                                   CALDICOTT_CHECKING_BREAKER_RESET_SECONDS="1")
         try:
             yield CheckingWorld(server, url)
         finally:
@@ -161,11 +163,34 @@ def test_a_timeout_says_so_and_that_nothing_was_charged_and_a_resend_is_answered
         page.get_by_role("button", name="Check the status").click()
         summary = page.locator(".nhsuk-error-summary")
         expect(summary).to_contain_text("did not answer within 0.5 s")
-        expect(summary).to_contain_text("Nothing was charged")
+        expect(summary).to_contain_text("nothing was charged")
         assert_accessible(page)
     finally:
         checking.control(latency_ms=0)
     page.get_by_role("button", name="Check the status").click()  # the same check, resent
+    page.wait_for_url(f"{checking.url}/status-checks/*")
+    expect(page.locator("main")).to_contain_text("Answered")
+
+
+def test_a_down_service_opens_the_circuit_and_the_form_says_nothing_was_sent(
+        page: Page, checking: CheckingWorld, sign_in: Callable[..., None]) -> None:
+    sign_in(page, f"manager_{TRUST}", checking.url)
+    page.goto(f"{checking.url}/status-checks/new")
+    _fill(page, next(synthetic_nhs_numbers(80_000)), "Outagetest")
+    summary = page.locator(".nhsuk-error-summary")
+    checking.control(outage=True)
+    try:
+        for _ in range(2):  # two failures in a row open the circuit
+            page.get_by_role("button", name="Check the status").click()
+            expect(summary).to_contain_text("failed (HTTP 503)")
+        page.get_by_role("button", name="Check the status").click()
+        expect(summary).to_contain_text("caldicott stopped sending")
+        expect(summary).to_contain_text("nothing was sent and nothing was charged")
+        assert_accessible(page)
+    finally:
+        checking.control(outage=False)
+    page.wait_for_timeout(1100)  # the circuit half-opens
+    page.get_by_role("button", name="Check the status").click()  # nothing lost: answered
     page.wait_for_url(f"{checking.url}/status-checks/*")
     expect(page.locator("main")).to_contain_text("Answered")
 

@@ -88,7 +88,7 @@ def _errors(error: ValidationError) -> dict[str, str]:
         name = str(problem["loc"][0]) if problem["loc"] else "form"
         found.setdefault(_FIELD_IDS.get(name, name),
                          _MESSAGES.get(name, str(problem["msg"])))
-    return {field: found[field] for field in sorted(found, key=_order)}
+    return found
 
 
 def _order(field: str) -> int:
@@ -173,9 +173,9 @@ def _sentence(text: str) -> str:
 
 def _unanswered(failure: CaldicottError) -> str:
     """The connector's message, and what to do: send the same form again (same key)."""
-    text = failure.diagnostics.split("; the check is kept")[0]
-    return (f"{_sentence(text)} Nothing was charged. Send the form again to retry the "
-            "same check: it is never charged twice.")
+    text = failure.diagnostics.split("; the check is kept")[0]  # says nothing was charged
+    return (f"{_sentence(text)} Send the form again to retry the same check: it is never "
+            "charged twice.")
 
 
 @router.get("")
