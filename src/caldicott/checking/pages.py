@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from caldicott.access.core.policy import can, ensure
@@ -32,6 +33,7 @@ from caldicott.checking.schemas import CheckIn, CheckOut
 from caldicott.db import utcnow
 from caldicott.errors import CaldicottError, GatewayTimeout, ServiceUnavailable
 from caldicott.service.deps import SessionDep, SettingsDep
+from caldicott.settings import Settings
 from caldicott.web.deps import Person, PostedForm, page_router
 from caldicott.web.home import HomeLink, register_link
 from caldicott.web.templating import render
@@ -157,7 +159,7 @@ def submit_check(request: Request, person: Person, session: SessionDep,
     return RedirectResponse(f"/status-checks/{check_id}", status_code=303)
 
 
-def _run(session: Any, settings: Any, person: Principal, item: CheckIn,
+def _run(session: Session, settings: Settings, person: Principal, item: CheckIn,
          key: str | None) -> int:
     form = service.CheckForm(Checked(item.given_name, item.family_name, item.birth_date,
                                      item.nationality), item.purpose, item.nhs_number)
