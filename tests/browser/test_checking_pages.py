@@ -141,6 +141,7 @@ def test_a_refusal_shows_the_agreement_version_and_clause_words(
     page.goto(f"{checking.url}/status-checks/new")  # a trust may not check for housing
     _fill(page, next(synthetic_nhs_numbers(79_000)), "Refusaltest",
           purpose="Eligibility for housing")
+    form_key = page.locator("input[name=idempotency_key]").input_value()
     page.get_by_role("button", name="Check the status").click()
     page.wait_for_url(f"{checking.url}/status-checks/*")
     main = page.locator("main")
@@ -149,8 +150,18 @@ def test_a_refusal_shows_the_agreement_version_and_clause_words(
     expect(page.locator("#clauses")).to_contain_text("Clause 1.1: The trust may check")
     expect(main).to_contain_text("Nothing was sent to the Home Office and nothing was charged")
     assert_accessible(page)
+    refused = page.url
     page.goto(f"{checking.url}/status-checks")
     expect(page.locator("tbody")).to_contain_text("Refused")
+    page.goto(f"{checking.url}/status-checks/new")  # the same form (its key), corrected:
+    page.locator("input[name=idempotency_key]").evaluate("(box, key) => box.value = key",
+                                                         form_key)  # a new check
+    _fill(page, next(synthetic_nhs_numbers(79_000)), "Refusaltest",
+          purpose="Entitlement to free NHS care")
+    page.get_by_role("button", name="Check the status").click()
+    page.wait_for_url(f"{checking.url}/status-checks/*")
+    assert page.url != refused
+    expect(page.locator("main")).to_contain_text("Answered")
 
 
 def test_a_timeout_says_so_and_that_nothing_was_charged_and_a_resend_is_answered(

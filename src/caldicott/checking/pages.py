@@ -10,6 +10,7 @@ patient data goes in a URL (checks are named by id) or a log line.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import secrets
 from typing import Annotated, Any
@@ -145,7 +146,7 @@ def submit_check(request: Request, person: Person, session: SessionDep,
     if item is None:
         return _form_page(request, values, errors, 400)
     try:
-        check_id = _run(session, settings, person, item, key)
+        check_id = _run(session, settings, person, item, _check_key(key, item))
     except service.CheckRefused as refusal:
         return RedirectResponse(f"/status-checks/{refusal.check_id}", status_code=303)
     except (GatewayTimeout, ServiceUnavailable) as failure:
@@ -157,6 +158,15 @@ def submit_check(request: Request, person: Person, session: SessionDep,
         return _form_page(request, values, {field: _sentence(refusal.diagnostics)},
                           refusal.status_code)
     return RedirectResponse(f"/status-checks/{check_id}", status_code=303)
+
+
+def _check_key(form_key: str | None, item: CheckIn) -> str | None:
+    """The check's idempotency key: the form's own and what it holds. The same form sent
+    again (a double click, a retry after a timeout) is the same check, charged once; a
+    form corrected after a refusal, or changed, is a new check."""
+    if form_key is None:
+        return None
+    return f"{form_key}.{hashlib.sha256(item.model_dump_json().encode()).hexdigest()[:32]}"
 
 
 def _run(session: Session, settings: Settings, person: Principal, item: CheckIn,
