@@ -1,8 +1,8 @@
 """The HTTP service: ``create_app(settings)`` builds it.
 
 Each capability's routes live in ``caldicott/<capability>/api.py`` (the API) and
-``caldicott/<capability>/pages.py`` (pages for people) as a module-level
-``router``; the factory includes every one it finds. Errors have one renderer:
+``caldicott/<capability>/pages.py`` (pages for people; also ``<role>_pages.py``) as a
+module-level ``router``; the factory includes every one it finds. Errors have one renderer:
 a FHIR ``OperationOutcome`` for machines, an NHS.UK-style page for people (a page
 route, or a client asking for HTML; see :mod:`caldicott.web`).
 """
@@ -33,10 +33,12 @@ from caldicott.service import docs
 from caldicott.service.outcome import operation_outcome
 from caldicott.service.security import ContainErrors, GuardBodies, SecurityHeaders
 from caldicott.settings import Settings
-from caldicott.web.errors import error_page, server_error_page, wants_page
+from caldicott.web.errors import error_page, refusal_page, server_error_page, wants_page
 from caldicott.web.install import install_web
 
 BATCH_PATH = "/api/trace-requests/batch"
+BATCH_PAGE_PATH = "/batches/new"  # the same batch as a file uploaded from a page
+UPLOAD_ENVELOPE_BYTES = 64 * 1024  # a form's own fields and multipart headers, beside the file
 
 _HTTP_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                      409: "conflict", 422: "invalid"}
@@ -114,7 +116,10 @@ def _document_refusals(app: FastAPI) -> None:
 def _install_layers(app: FastAPI, settings: Settings) -> None:
     """Outermost last: headers on every answer, then errors contained, then limits."""
     app.add_middleware(GuardBodies, max_bytes=settings.max_body_bytes,
-                       max_bytes_by_path={BATCH_PATH: settings.max_batch_body_bytes})
+                       max_bytes_by_path={BATCH_PATH: settings.max_batch_body_bytes,
+                                          BATCH_PAGE_PATH: settings.max_batch_body_bytes
+                                          + UPLOAD_ENVELOPE_BYTES},
+                       page=refusal_page)
     app.add_middleware(ContainErrors, page=server_error_page)
     app.add_middleware(SecurityHeaders, behind_tls=settings.behind_tls,
                        log_requests=settings.access_log)
@@ -131,15 +136,21 @@ async def _drain_and_dispose(engine: Engine, seconds: float = 5.0) -> None:
     engine.dispose()
 
 
+def _edges(folder: Path) -> list[str]:
+    """A capability's edge modules: ``api``, ``pages``, and any ``<role>_pages`` (one
+    capability's pages for several roles, e.g. ``requests/tracer_pages.py``)."""
+    pages = sorted(p.stem for p in folder.glob("*_pages.py"))
+    return [edge for edge in ("api", "pages", *pages) if (folder / f"{edge}.py").exists()]
+
+
 def _include_capability_routers(app: FastAPI) -> None:
     package_dir = Path(__file__).parent.parent
     for info in sorted(pkgutil.iter_modules([str(package_dir)]), key=lambda m: m.name):
-        for edge in ("api", "pages"):
-            if info.ispkg and (package_dir / info.name / f"{edge}.py").exists():
-                module = importlib.import_module(f"caldicott.{info.name}.{edge}")
-                router = getattr(module, "router", None)
-                if router is not None:
-                    app.include_router(router)
+        for edge in _edges(package_dir / info.name) if info.ispkg else ():
+            module = importlib.import_module(f"caldicott.{info.name}.{edge}")
+            router = getattr(module, "router", None)
+            if router is not None:
+                app.include_router(router)
 
 
 def _render(request: Request, status: int, code: str, diagnostics: str,
