@@ -174,7 +174,7 @@ def test_a_batch_is_uploaded_followed_to_the_end_and_its_results_downloaded(
         page: Page, pages_world: PagesWorld, sign_in: Callable[..., None]) -> None:
     content, refused = _batch_csv(20, refused_every=4)
     sign_in(page, "police_officer")
-    page.get_by_role("link", name="Upload a batch of trace requests").click()
+    page.get_by_role("link", name="Upload a batch of requests").click()
     assert_accessible(page)
     _upload(page, pages_world, "police-batch.csv", content)
     page.wait_for_url(re.compile(r"/batches/[0-9a-f]{32}$"))
@@ -198,7 +198,7 @@ def test_a_batch_is_uploaded_followed_to_the_end_and_its_results_downloaded(
     batch_url = page.url
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, "tracer")  # staff see every status
-    page.get_by_role("link", name="Batches of trace requests").click()
+    page.get_by_role("link", name="Batches of requests").click()
     page.locator(f"a[href='{batch_url.removeprefix(pages_world.url)}']").click()
     expect(page.get_by_role("table")).to_contain_text("Awaiting validation")
     assert_accessible(page)

@@ -51,10 +51,10 @@ register_link(HomeLink("Requests awaiting validation", "/validate",
                        "Check that each request follows the procedure before anyone is "
                        "looked for: accept it, or reject it with the reasons",
                        Action.VALIDATE_REQUEST, 30))
-register_link(HomeLink("Upload a batch of trace requests", "/batches/new",
+register_link(HomeLink("Upload a batch of requests", "/batches/new",
                        "Send many requests at once in a CSV or JSON file, follow their "
                        "progress and download the results", Action.SUBMIT_REQUEST, 15))
-register_link(HomeLink("Batches of trace requests", "/batches",
+register_link(HomeLink("Batches of requests", "/batches",
                        "The latest batches, how far each has gone, and their results",
                        Action.VALIDATE_REQUEST, 35))
 
@@ -90,15 +90,23 @@ def validation_page(request: Request, request_id: RequestId, person: Person,
     return _file_page(request, session, settings, person, request_id, {}, {})
 
 
+_VALIDATION_MESSAGES = {
+    "decision": "Select whether you accept or reject the request",
+    "reasons": "Select only the reasons listed",
+    "note": "Enter a note of what you checked (at most 2,000 characters)",
+}
+
+
 def _validation_errors(error: ValidationError) -> dict[str, str]:
+    """Pydantic's complaints as one message per form field."""
     found: dict[str, str] = {}
     for problem in error.errors(include_url=False, include_input=False):
         field = str(problem["loc"][0]) if problem["loc"] else "decision"
-        found.setdefault(field, {
-            "decision": "Select whether you accept or reject the request",
-            "reasons": "Select only the reasons listed",
-            "note": "Enter a note of what you checked (at most 2,000 characters)",
-        }.get(field, str(problem["msg"])))
+        plain = problem["type"] in ("missing", "string_too_short", "string_too_long",
+                                    "literal_error", "too_long", "string_type")
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        found.setdefault(field, _VALIDATION_MESSAGES.get(field, message) if plain
+                         else f"{field.capitalize()}: {message}")
     return found
 
 
@@ -110,7 +118,7 @@ def validate_request(request: Request, request_id: RequestId, person: Person,
     ensure(can(person, Action.VALIDATE_REQUEST))
     reasons = [str(r) for r in form.getlist("reasons")]
     values: dict[str, Any] = {"decision": form.get("decision"), "reasons": reasons,
-                              "note": form.get("note")}
+                              "note": str(form.get("note") or "").strip()}
     try:
         body = ValidateIn.model_validate({"decision": values["decision"] or None,
                                           "note": values["note"] or None, "reasons": reasons})
