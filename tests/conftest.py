@@ -87,6 +87,10 @@ def session(engine: Engine) -> Iterator[Session]:
     """
     with engine.connect() as connection:
         transaction = connection.begin()
+        if connection.dialect.name == "sqlite":
+            # pysqlite opens a transaction only before a data change: a SAVEPOINT
+            # issued first would start one of its own, whose RELEASE commits.
+            connection.exec_driver_sql("BEGIN")
         session = Session(bind=connection, join_transaction_mode="create_savepoint",
                           expire_on_commit=False)
         try:

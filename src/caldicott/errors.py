@@ -67,3 +67,21 @@ class TooManyRequests(CaldicottError):
 
 class NotAFile(InvalidInput):
     """An input file that is not the format it claims to be (CSV, JSON, NDJSON)."""
+
+
+class ServiceUnavailable(CaldicottError):
+    """An outside party caldicott depends on is down (its circuit is open); nothing was
+    sent. Try again later."""
+
+    status_code = 503
+    fhir_code = "transient"
+    pds_code = "SERVICE_UNAVAILABLE"
+
+
+class GatewayTimeout(CaldicottError):
+    """An outside party did not answer in time; what was asked is kept, and may be
+    asked again with the same idempotency key."""
+
+    status_code = 504
+    fhir_code = "timeout"
+    pds_code = "TIMEOUT"

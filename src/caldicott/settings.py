@@ -88,6 +88,23 @@ class Settings(BaseSettings):
         120, ge=1, description="Register searches (GET /fhir/Patient) one user may run in a "
         "minute; beyond it they are refused (429) and flagged in the ledger")
 
+    checking_url: str = Field(
+        "", description="Base URL of the Home Office checking service (e.g. "
+        "http://127.0.0.1:8700); empty: an in-memory stand-in answers (development and tests "
+        "only; refused in production)")
+    checking_timeout_seconds: float = Field(
+        2.0, gt=0, description="How long one attempt of a status check waits for the "
+        "checking service's answer")
+    checking_attempts: int = Field(
+        3, ge=1, le=10, description="Attempts per status check (each carries the check's own "
+        "Idempotency-Key, so a retry is never a second call)")
+    checking_breaker_failures: int = Field(
+        5, ge=1, description="Failed checks in a row after which the circuit opens: no "
+        "check is sent until it resets")
+    checking_breaker_reset_seconds: float = Field(
+        30.0, gt=0, description="How long the circuit stays open before one check is let "
+        "through to try the service again")
+
     @model_validator(mode="after")
     def _refuse_a_weak_secret(self) -> Settings:
         if self.environment == "production" and (

@@ -9,6 +9,8 @@ Fixtures, for every capability's browser tests:
 - ``browser`` (session): Chromium at ``/usr/bin/chromium``;
 - ``page``: a fresh browser context (no cookies) and page, closed after the test;
 - ``sign_in(page, who)``: signs ``who`` (a name of ``STAFF``) in, TOTP and all;
+- ``signed_in_state(who)`` (session): ``who``'s cookies, signed in once per worker, for
+  ``browser.new_context(storage_state=...)`` (TOTP codes cannot be reused);
 - ``tests.browser.axe.assert_accessible(page)`` (a function): axe-core on the page as it
   is, 0 violations at WCAG 2.2 AA.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -64,17 +67,40 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+def sign_in_as(page: Page, pages_world: PagesWorld, who: str, url: str | None = None) -> None:
+    """Sign ``who`` in on ``page``, TOTP and all."""
+    account = pages_world.accounts[who]
+    page.goto(f"{url or pages_world.url}/sign-in")
+    page.get_by_label("Email address").fill(account.email)
+    page.get_by_label("Password", exact=True).fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    if account.totp_secret:
+        page.get_by_label("Enter your security code").fill(account.code())
+        page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="What you can do").wait_for()
+
+
 @pytest.fixture()
 def sign_in(pages_world: PagesWorld) -> Callable[..., None]:
     def signing_in(page: Page, who: str, url: str | None = None) -> None:
-        account = pages_world.accounts[who]
-        page.goto(f"{url or pages_world.url}/sign-in")
-        page.get_by_label("Email address").fill(account.email)
-        page.get_by_label("Password", exact=True).fill(account.password)
-        page.get_by_role("button", name="Sign in").click()
-        if account.totp_secret:
-            page.get_by_label("Enter your security code").fill(account.code())
-            page.get_by_role("button", name="Continue").click()
-        page.get_by_role("heading", name="What you can do").wait_for()
+        sign_in_as(page, pages_world, who, url)
 
     return signing_in
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(browser: Browser, pages_world: PagesWorld) -> Callable[[str], Any]:
+    """``signed_in_state(who)``: the cookies of ``who`` signed in once per worker, for
+    ``browser.new_context(storage_state=...)``. A TOTP code is never accepted twice, so
+    a person signed in afresh by many tests would run out of codes within 30 seconds."""
+    states: dict[str, Any] = {}
+
+    def state(who: str) -> Any:
+        if who not in states:
+            context = browser.new_context()
+            sign_in_as(context.new_page(), pages_world, who)
+            states[who] = context.storage_state()
+            context.close()
+        return states[who]
+
+    return state

@@ -16,7 +16,7 @@ FORBIDDEN = ("fastapi", "sqlalchemy", "starlette", "alembic", "uvicorn")
 PURE_MODULES = ["postcodes.py", "register/records.py", "register/csv_io.py", "register/merge.py",
                 "service/outcome.py"]
 PURE_PACKAGES = ["synth", "matching/core", "agreements/core", "ledger/core", "access/core",
-                 "requests/core", "signatories/core"]
+                 "requests/core", "signatories/core", "billing/core", "checking/core"]
 
 
 def _pure_files() -> list[Path]:

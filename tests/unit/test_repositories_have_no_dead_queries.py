@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-REPOSITORIES = ["access", "agreements", "ledger", "matching", "requests"]
+REPOSITORIES = ["access", "agreements", "billing", "checking", "ledger", "matching",
+                "requests"]
 
 
 def _defined(path: Path) -> list[str]:

@@ -20,12 +20,14 @@ def user_add(
     role: list[str] = typer.Option(..., "--role", help=_ROLES),
     name: str | None = typer.Option(None, "--name", help="Display name"),
 ) -> None:
-    """Create a user account."""
+    """Create a user account (recorded in the ledger)."""
     from caldicott.access.cli_support import command_session
-    from caldicott.access.service import add_user
+    from caldicott.access.service import register_user
+    from caldicott.settings import Settings
 
-    with command_session() as session:
-        user = add_user(session, email, org, role, name=name)
+    settings = Settings()
+    with command_session(settings) as session:
+        user = register_user(session, settings, email, org, role, name=name)
         roles = ", ".join(r.role for r in user.roles)
         typer.echo(f"user {user.email} added to {user.organisation.code} as {roles}")
 

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from caldicott.access import sign_in
+from caldicott.access import admin_pages, sign_in
 from caldicott.access.deps import access_state
 from caldicott.service.deps import SessionDep, SettingsDep
 from caldicott.web.cookies import clear_session_cookie, session_id, set_session_cookie
@@ -23,6 +23,8 @@ from caldicott.web.templating import render
 
 log = logging.getLogger("caldicott.access")
 router = page_router()
+# The administrator's pages of users and tokens live beside: one router for the app.
+router.include_router(admin_pages.router)
 FormText = Annotated[str, Form(max_length=1024)]
 
 

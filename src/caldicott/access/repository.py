@@ -50,11 +50,13 @@ def add_token(session: Session, user_id: int, token_hash: str, display_prefix: s
 
 
 def get_token(session: Session, token_id: int) -> ApiTokenRow | None:
-    return session.get(ApiTokenRow, token_id)
+    return session.scalars(select(ApiTokenRow).options(selectinload(ApiTokenRow.user))
+                           .where(ApiTokenRow.id == token_id)).first()
 
 
 def get_token_by_hash(session: Session, token_hash: str) -> ApiTokenRow | None:
-    return session.scalars(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)).first()
+    return session.scalars(select(ApiTokenRow).options(selectinload(ApiTokenRow.user))
+                           .where(ApiTokenRow.token_hash == token_hash)).first()
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,11 @@ def revoke_tokens_of(session: Session, user_id: int, now: dt.datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def add_role(session: Session, user_id: int, role: str) -> None:
+    session.add(UserRoleRow(user_id=user_id, role=role))
+    session.flush()
 
 
 def remove_role(session: Session, user_id: int, role: str) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from caldicott.access import repository
-from caldicott.access.audit import record_account_change
+from caldicott.access.audit import CLI_OPERATOR, record_account_change
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import (
     Role,
@@ -32,6 +32,7 @@ from caldicott.access.models import ApiTokenRow, UserRow
 from caldicott.access.repository import Credentials
 from caldicott.db import utcnow
 from caldicott.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from caldicott.ledger.core.events import Agent
 from caldicott.orgs.models import OrganisationRow
 from caldicott.orgs.service import get_organisation
 from caldicott.settings import Settings
@@ -124,6 +125,14 @@ def get_user(session: Session, email: str) -> UserRow:
     user = repository.get_user_by_email(session, normalise_email(email))
     if user is None:
         raise NotFound(f"unknown user {normalise_email(email)!r}; see `caldicott user list`")
+    return user
+
+
+def user_by_id(session: Session, user_id: int) -> UserRow:
+    """The user with id ``user_id`` (as the pages name them), or :class:`NotFound`."""
+    user = repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
     return user
 
 
@@ -269,23 +278,24 @@ def record_use(session: Session, token_id: int, now: dt.datetime | None = None) 
 
 
 def issue_token(session: Session, settings: Settings, email: str, days: int | None = None,
-                label: str = "", scope: str = "full") -> IssuedToken:
+                label: str = "", scope: str = "full", *,
+                agent: Agent = CLI_OPERATOR) -> IssuedToken:
     """:func:`create_token`, recorded in the ledger (``token-created``)."""
     issued = create_token(session, email, days=days, label=label, scope=scope)
     user = get_user(session, email)
     record_account_change(session, settings, "token-created", user.id, {
         "token": issued.id, "scope": issued.scope.value,
-        "expires": issued.expires_at.date().isoformat()}, action="C")
+        "expires": issued.expires_at.date().isoformat()}, action="C", agent=agent)
     return issued
 
 
-def revoke_token_recorded(session: Session, settings: Settings,
-                          reference: str) -> tuple[ApiTokenRow, bool]:
+def revoke_token_recorded(session: Session, settings: Settings, reference: str, *,
+                          agent: Agent = CLI_OPERATOR) -> tuple[ApiTokenRow, bool]:
     """:func:`revoke_token`, recorded in the ledger (``token-revoked``) when it changed."""
     row, already = revoke_token(session, reference)
     if not already:
         record_account_change(session, settings, "token-revoked", row.user_id,
-                              {"token": row.id})
+                              {"token": row.id}, agent=agent)
     return row, already
 
 
@@ -306,7 +316,8 @@ def revoke_all_tokens(session: Session, settings: Settings, email: str,
 
 
 def set_disabled(session: Session, settings: Settings, email: str, disabled: bool,
-                 now: dt.datetime | None = None) -> tuple[UserRow, bool]:
+                 now: dt.datetime | None = None, *,
+                 agent: Agent = CLI_OPERATOR) -> tuple[UserRow, bool]:
     """Disable (or enable again) a user. A disabled user's tokens stop working at once;
     enabling restores those not revoked or expired. Returns the user and whether it changed.
     """
@@ -316,11 +327,12 @@ def set_disabled(session: Session, settings: Settings, email: str, disabled: boo
     user.disabled_at = (now or utcnow()) if disabled else None
     session.flush()
     record_account_change(session, settings, "user-disabled" if disabled else "user-enabled",
-                          user.id)
+                          user.id, agent=agent)
     return user, True
 
 
-def remove_role(session: Session, settings: Settings, email: str, role: str) -> UserRow:
+def remove_role(session: Session, settings: Settings, email: str, role: str, *,
+                agent: Agent = CLI_OPERATOR) -> UserRow:
     """Take one role away from a user; their tokens lose it at once.
 
     Refuses to take the last one: an account with no role is disabled instead.
@@ -340,7 +352,53 @@ def remove_role(session: Session, settings: Settings, email: str, role: str) -> 
     repository.remove_role(session, user.id, parsed.value)
     session.expire(user)
     record_account_change(session, settings, "user-role-removed", user.id,
-                          {"role": parsed.value})
+                          {"role": parsed.value}, agent=agent)
     refreshed = repository.get_user(session, user.id)
     assert refreshed is not None
     return refreshed
+
+
+def add_role(session: Session, settings: Settings, email: str, role: str, *,
+             agent: Agent = CLI_OPERATOR) -> UserRow:
+    """Give a user one more role, on the same rules as :func:`add_user` (no pair that
+    undoes a separation of duties, none that does not fit the organisation's kind);
+    their tokens have it on their next call. Recorded in the ledger.
+
+    Example:
+        >>> add_role(session, settings, "t@nhsd.example", "reviewer").roles  # doctest: +SKIP
+    """
+    try:
+        parsed = parse_role(role)
+    except ValueError as error:
+        raise InvalidInput(str(error)) from None
+    user = get_user(session, email)
+    held = {Role(r.role) for r in user.roles}
+    if parsed in held:
+        raise InvalidInput(f"user {user.email} already holds the role {parsed.value}")
+    problems = (role_conflicts([*held, parsed])
+                + organisation_kind_problems([parsed], user.organisation.kind))
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    repository.add_role(session, user.id, parsed.value)
+    session.expire(user)
+    record_account_change(session, settings, "user-role-added", user.id,
+                          {"role": parsed.value}, agent=agent)
+    refreshed = repository.get_user(session, user.id)
+    assert refreshed is not None
+    return refreshed
+
+
+def register_user(session: Session, settings: Settings, email: str, organisation_code: str,
+                  roles: Sequence[str], name: str | None = None, *,
+                  agent: Agent = CLI_OPERATOR) -> UserRow:
+    """:func:`add_user`, recorded in the ledger (``user-added``, with its roles).
+
+    Example:
+        >>> register_user(session, settings, "g@nhsd.example", "X26", ["reviewer"])
+        ... # doctest: +SKIP
+    """
+    user = add_user(session, email, organisation_code, roles, name=name)
+    record_account_change(session, settings, "user-added", user.id, {
+        "organisation": user.organisation.code,
+        "roles": ",".join(r.role for r in user.roles)}, action="C", agent=agent)
+    return user

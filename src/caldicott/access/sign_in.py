@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from caldicott.access import repository
-from caldicott.access.audit import record_account_change
+from caldicott.access.audit import CLI_OPERATOR, record_account_change
 from caldicott.access.core import sign_in as core
 from caldicott.access.core.principal import Principal
 from caldicott.access.core.roles import Role
@@ -27,6 +27,7 @@ from caldicott.access.models import UserRow, WebSessionRow
 from caldicott.access.service import get_user, normalise_email, principal_of
 from caldicott.db import utcnow
 from caldicott.errors import InvalidInput, NotAuthenticated
+from caldicott.ledger.core.events import Agent
 from caldicott.settings import Settings
 
 #: What a person is told whenever the e-mail or the password is wrong (whichever it is).
@@ -88,13 +89,15 @@ def enrol_totp(session: Session, settings: Settings, email: str) -> tuple[UserRo
     return user, secret
 
 
-def reset_sign_in(session: Session, settings: Settings, email: str) -> tuple[UserRow, int]:
+def reset_sign_in(session: Session, settings: Settings, email: str, *,
+                  agent: Agent = CLI_OPERATOR) -> tuple[UserRow, int]:
     """Clear a user's password and TOTP and end their page sessions (how many ended)."""
     user = get_user(session, email)
     user.password_hash = user.totp_secret = user.totp_last_step = None
     ended = repository.delete_web_sessions_of(session, user.id)
     session.flush()
-    record_account_change(session, settings, "user-sign-in-reset", user.id, {"sessions": ended})
+    record_account_change(session, settings, "user-sign-in-reset", user.id, {"sessions": ended},
+                          agent=agent)
     return user, ended
 
 

@@ -1,8 +1,9 @@
 """The HTTP service: ``create_app(settings)`` builds it.
 
 Each capability's routes live in ``caldicott/<capability>/api.py`` (the API) and
-``caldicott/<capability>/pages.py`` (pages for people; also ``<role>_pages.py``) as a
-module-level ``router``; the factory includes every one it finds. Errors have one renderer:
+``caldicott/<capability>/pages.py`` (pages for people; and ``<role>_pages.py`` beside
+it for one role's pages of the same capability) as a module-level
+``router``; the factory includes every one it finds. Errors have one renderer:
 a FHIR ``OperationOutcome`` for machines, an NHS.UK-style page for people (a page
 route, or a client asking for HTML; see :mod:`caldicott.web`).
 """
@@ -136,21 +137,18 @@ async def _drain_and_dispose(engine: Engine, seconds: float = 5.0) -> None:
     engine.dispose()
 
 
-def _edges(folder: Path) -> list[str]:
-    """A capability's edge modules: ``api``, ``pages``, and any ``<role>_pages`` (one
-    capability's pages for several roles, e.g. ``requests/tracer_pages.py``)."""
-    pages = sorted(p.stem for p in folder.glob("*_pages.py"))
-    return [edge for edge in ("api", "pages", *pages) if (folder / f"{edge}.py").exists()]
-
-
 def _include_capability_routers(app: FastAPI) -> None:
     package_dir = Path(__file__).parent.parent
     for info in sorted(pkgutil.iter_modules([str(package_dir)]), key=lambda m: m.name):
-        for edge in _edges(package_dir / info.name) if info.ispkg else ():
-            module = importlib.import_module(f"caldicott.{info.name}.{edge}")
-            router = getattr(module, "router", None)
-            if router is not None:
-                app.include_router(router)
+        folder = package_dir / info.name
+        # ``<role>_pages.py`` beside ``pages.py``: one role's pages of the same capability
+        extra = sorted(p.stem for p in folder.glob("*_pages.py")) if info.ispkg else []
+        for edge in ("api", "pages", *extra):
+            if info.ispkg and (folder / f"{edge}.py").exists():
+                module = importlib.import_module(f"caldicott.{info.name}.{edge}")
+                router = getattr(module, "router", None)
+                if router is not None:
+                    app.include_router(router)
 
 
 def _render(request: Request, status: int, code: str, diagnostics: str,

@@ -39,7 +39,8 @@ def demo(
     seed: int = typer.Option(2017, help="Random seed of the demo world"),
     no_serve: bool = typer.Option(False, "--no-serve", help="Build the world, do not serve"),
     scenario: str | None = typer.Option(
-        None, help="Replay a story through the real API first: 'seeds' (tracing, 2017-2018)"),
+        None, help="Replay a story first: 'seeds' (tracing, 2017-2018, through the real "
+        "API) or 'checking' (the checking service's calls 2016-2018, through the channel)"),
     host: str | None = typer.Option(None, help="Listen address (default CALDICOTT_HOST)"),
     port: int | None = typer.Option(None, help="Port (default CALDICOTT_PORT)"),
 ) -> None:
@@ -80,11 +81,29 @@ def _replay_scenario(settings: object, name: str) -> None:
     from caldicott.errors import InvalidInput
     from caldicott.requests.scenario import run_seeds_scenario
 
+    if name == "checking":
+        _replay_checking(settings)
+        return
     if name != "seeds":
-        raise InvalidInput(f"unknown scenario {name!r}; the one there is: seeds")
+        raise InvalidInput(f"unknown scenario {name!r}; the ones there are: seeds, checking")
     typer.echo("replaying the seeds' history through the API:")
     for step in run_seeds_scenario(settings):  # type: ignore[arg-type]
         typer.echo(f"  {step.line()}")
+
+
+def _replay_checking(settings: object) -> None:
+    from caldicott.checking.scenario import HEADER, run_checking_scenario
+    from caldicott.settings import Settings
+
+    assert isinstance(settings, Settings)
+    typer.echo("replaying the checking service's call log (Sep 2016 - 20 Nov 2018):")
+    lines = run_checking_scenario(settings, typer.echo)
+    typer.echo(HEADER)
+    for line in lines:
+        typer.echo(line.line())
+    typer.echo("The seeds say calls take 'around eight minutes'; at 80p a minute the published "
+               "totals imply " + ", ".join(f"{y.implied_minutes:.1f}" for y in lines)
+               + " minutes per call. The call log follows the totals, to the penny.")
 
 
 def register(root: typer.Typer) -> None:

@@ -59,6 +59,17 @@ def _add_signatories(settings: Settings) -> int:
         engine.dispose()
 
 
+def _add_checking_world(settings: Settings) -> None:
+    """The checking service's 57 signatories, each with its own memorandum date."""
+    from caldicott.checking.world import add_checking_world
+
+    _, engine = open_database(settings)
+    with unit_of_work(engine) as session:
+        orgs, memos = add_checking_world(session)
+    engine.dispose()
+    typer.echo(f"checking service: {orgs} organisations and {memos} memoranda added")
+
+
 def _train_matching_model(settings: Settings, folder: Path, people: int, seed: int) -> None:
     """Train the matcher on the demo register and a set of synthetic look-ups, so
     that tracing works from the first request (training also builds its index)."""
@@ -93,6 +104,7 @@ def build_demo_world(settings: Settings, people: int = 3000, seed: int = 2017) -
     typer.echo(f"organisations of the seeds: {added} added")
     typer.echo(f"authorised signatories of the seeds' requesters: {_add_signatories(settings)} "
                "added")
+    _add_checking_world(settings)
     if present:
         typer.echo(f"register already holds {present} people; leaving it as it is")
         return

@@ -162,7 +162,7 @@ def test_user_disable_then_enable_and_token_list_tells_why_a_token_fails(
     assert run("user", "enable", email).returncode == 0
     assert "active" in run("token", "list", "--user", email).stdout.splitlines()[1]
     assert _ledger_types(engine, settings, _user_id(run, email)) == [
-        "token-created", "user-disabled", "user-enabled"]
+        "user-added", "token-created", "user-disabled", "user-enabled"]
 
 
 def test_user_remove_role_keeps_the_others_and_refuses_the_last(
@@ -176,7 +176,8 @@ def test_user_remove_role_keeps_the_others_and_refuses_the_last(
                            "only role; disable the account instead")
     _assert_one_line_error(run("user", "remove-role", email, "--role", "auditor"),
                            "does not hold the role auditor")
-    assert _ledger_types(engine, settings, _user_id(run, email)) == ["user-role-removed"]
+    assert _ledger_types(engine, settings, _user_id(run, email)) == ["user-added",
+                                                                       "user-role-removed"]
 
 
 def test_token_revoke_all_revokes_every_token_of_the_user(
@@ -193,7 +194,7 @@ def test_token_revoke_all_revokes_every_token_of_the_user(
     assert run("token", "revoke-all", "--user", email).stdout.strip() == (
         f"{email} had no token left to revoke")
     assert _ledger_types(engine, settings, _user_id(run, email)) == [
-        "token-created", "token-created", "user-tokens-revoked"]
+        "user-added", "token-created", "token-created", "user-tokens-revoked"]
 
 
 def test_token_create_with_a_scope_and_list_shows_it(run: Run) -> None:

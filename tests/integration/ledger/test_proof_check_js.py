@@ -121,3 +121,57 @@ def test_the_script_is_plain_javascript_without_imports_or_remote_code() -> None
     text = SCRIPT.read_text()
     for forbidden in ("import ", "http://", "https://", "eval(", "innerHTML"):
         assert forbidden not in text, forbidden
+
+
+def test_a_checkpoint_signed_by_a_key_whose_base64_holds_a_plus_is_accepted() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from caldicott.ledger.core.checkpoint import Checkpoint, origin_for, verifier_key
+
+    for seed in range(256):  # find a key whose verifier key's base64 has a "+"
+        key = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+        origin = origin_for(key.public_key())
+        vkey = verifier_key(origin, key.public_key())
+        if "+" in vkey.split("+", 2)[2]:
+            break
+    else:
+        raise AssertionError("no such key among 256 seeds")
+    note = Checkpoint(origin, 1, _leaf_of("x")).sign(key)
+    results = _node(CHECK_PROOFS, [{"entry": "x", "leafHash": None, "leafIndex": 0, "treeSize": 1,
+                                    "inclusionPath": [], "checkpoint": note,
+                                    "verifierKey": vkey}])
+    assert results[0]["accepted"] and results[0]["signature"], results
+
+
+def _leaf_of(entry: str) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(b"\x00" + entry.encode()).digest()
+
+
+PARSE_KEY = """
+const ProofCheck = require(process.argv[1]);
+const keys = JSON.parse(require("fs").readFileSync(0, "utf8"));
+console.log(JSON.stringify(keys.map(k => {
+  const v = ProofCheck.parseVerifierKey(k);
+  return [v.name, v.keyId, v.algorithm, Buffer.from(v.key).toString("base64")];
+})));
+"""
+
+
+def test_a_verifier_key_whose_base64_holds_a_plus_is_read_whole() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from caldicott.ledger.core.checkpoint import origin_for, verifier_key
+
+    found = []
+    for seed in range(64):
+        public = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32).public_key()
+        text = verifier_key(origin_for(public), public)
+        name, key_id, key = text.split("+", 2)
+        raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        found.append((text, [name, key_id, 1, base64.b64encode(raw).decode()], "+" in key))
+    assert any(plus for *_, plus in found)  # the case that once broke the check
+    parsed = _node(PARSE_KEY, [text for text, _, _ in found])
+    assert parsed == [wanted for _, wanted, _ in found]

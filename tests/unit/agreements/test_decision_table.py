@@ -133,14 +133,17 @@ DEBT_PAID = "No referral is made once the debt has been paid in full."
 DEBT_PLAN = "No referral is made while an instalment plan for the debt is agreed."
 STATUS_FIELDS = (
     "Only the patient's name, nationality and date of birth are sent. The Home "
-    "Office answers with the patient's immigration status."
+    "Office answers with the patient's immigration status. Each check also tells the "
+    "Home Office that this person is in contact with this organisation at this time: "
+    "caldicott records the organisation and the time as disclosed with every check."
 )
 STATUS_PURPOSE = (
     "The trust may check a patient's immigration status with the Home Office only "
-    "to establish whether the patient is entitled to free NHS treatment."
+    "to establish whether the patient is entitled to free NHS treatment; a local "
+    "authority only for housing or benefits, a housing association only for housing."
 )
 STATUS_NOT_IN_FORCE = (
-    "No version of this agreement is in force on 2016-03-31 (version 1 from 2016-04-01)."
+    "No version of this agreement is in force on 2016-08-31 (version 1 from 2016-09-01)."
 )
 
 
@@ -568,12 +571,12 @@ STATUS_CHECKS = [
         "status check the day before the service",
         "checking-service-mou",
         STATUS,
-        "2016-03-31",
+        "2016-08-31",
         STATUS_NOT_IN_FORCE,
         refused=STATUS.requested_fields,
     ),
     permit(
-        "status check on the service's first day", "checking-service-mou", STATUS, "2016-04-01", "1"
+        "status check on the service's first day", "checking-service-mou", STATUS, "2016-09-01", "1"
     ),
 ]
 ROWS = TRACING + NARROWED + FIREWALLED + DEBTS + STATUS_CHECKS

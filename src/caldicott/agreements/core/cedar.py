@@ -44,7 +44,7 @@ CONTEXTS: dict[Channel, dict[str, str]] = {
         "risk_category": "String",
         "alternatives_exhausted": "Bool",
     },
-    Channel.STATUS_CHECK: {"purpose": "String"},
+    Channel.STATUS_CHECK: {"purpose": "String", "requester_kind": "String"},
     Channel.DEBT_REFERRAL: {
         "debt_pence": "Long",
         "treatment_date": "Long",

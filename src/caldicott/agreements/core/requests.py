@@ -170,12 +170,13 @@ class StatusCheckRequest(_Request):
     """
 
     channel: ClassVar[Channel] = Channel.STATUS_CHECK
-    _kinds: ClassVar[dict[str, type]] = {"purpose": str}
+    _kinds: ClassVar[dict[str, type]] = {"purpose": str, "requester_kind": str}
 
     purpose: str = "entitlement_to_free_care"
+    requester_kind: str = "nhs_trust"  # the asking organisation's kind (a trust, a council...)
 
     def channel_context(self, as_of: dt.date) -> dict[str, Any]:
-        return {"purpose": self.purpose}
+        return {"purpose": self.purpose, "requester_kind": self.requester_kind}
 
 
 @dataclass(frozen=True, slots=True)

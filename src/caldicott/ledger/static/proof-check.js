@@ -152,8 +152,10 @@
   }
 
   function parseVerifierKey(text) {
-    var parts = text.split("+");
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("malformed verifier key");
+    // name+keyid+key: the key is base64, which may itself hold "+"; the name may not.
+    var first = text.indexOf("+"), second = text.indexOf("+", first + 1);
+    var parts = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
+    if (first < 1 || second < 0 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("malformed verifier key");
     var raw = fromBase64(parts[2]);
     return { name: parts[0], keyId: parts[1], algorithm: raw[0], key: raw.slice(1) };
   }
@@ -215,14 +217,24 @@
     return result;
   }
 
-  /* Progressive enhancement: each [data-proof-check] names a JSON <script> holding a proof. */
+  /* Progressive enhancement: each [data-proof-check] names the element holding a proof as
+   * JSON: a <script type="application/json">, or a <textarea> (its current value, so a
+   * reader may edit the proof and see a tampered one refused). */
   function attach(doc) {
     Array.prototype.forEach.call(doc.querySelectorAll("[data-proof-check]"), function (box) {
       var button = box.querySelector("button");
       var out = box.querySelector("[data-proof-result]");
       var run = async function () {
         var source = doc.getElementById(box.getAttribute("data-proof-check"));
-        var result = await checkEntry(JSON.parse(source.textContent));
+        var text = source.tagName === "TEXTAREA" ? source.value : source.textContent;
+        var result;
+        try {
+          result = await checkEntry(JSON.parse(text));
+        } catch (error) {
+          result = { accepted: false, reason: "Not verified: the proof is not valid JSON." };
+        }
+        out.textContent = "";  // a live region announces a change: clear, then say it
+        await new Promise(function (resolve) { setTimeout(resolve, 50); });
         out.textContent = result.reason;
         box.setAttribute("data-proof-accepted", String(result.accepted));
       };
