@@ -63,7 +63,8 @@ class Settings(BaseSettings):
         "refused before it is read or the caller is authenticated")
     max_batch_body_bytes: int = Field(
         32 * 2**20, ge=1024, description="Largest body of POST /api/trace-requests/batch "
-        "(bytes): 10,000 requests with long justifications fit")
+        "(bytes): 10,000 requests with long justifications fit; also the largest batch file "
+        "uploaded at /batches/new")
     behind_tls: bool = Field(
         False, description="The service is reached only over HTTPS (a proxy terminates TLS): "
         "send Strict-Transport-Security on every response, not only on HTTPS requests")

@@ -26,7 +26,7 @@ Year = Annotated[str, Query(pattern=r"^\d{4}/\d{2}$", description="e.g. 2017/18"
 Org = Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9-]+$")]
 
 
-def _organisation(principal: Principal, organisation: str | None) -> str | None:
+def whose_bills(principal: Principal, organisation: str | None) -> str | None:
     """Whose bills the caller may read: any (an auditor), else only their own."""
     if can(principal, Action.READ_REPORTS):
         return organisation
@@ -40,7 +40,7 @@ def _organisation(principal: Principal, organisation: str | None) -> str | None:
 def bills(principal: CurrentUser, session: SessionDep, year: Year, organisation: Org = None,
           by: Literal["year", "month"] = "year") -> list[BillOut]:
     """Bills for an NHS financial year (1 April to 31 March), per organisation or per month."""
-    org = _organisation(principal, organisation)
+    org = whose_bills(principal, organisation)
     with session.begin():
         return [BillOut.of(b) for b in service.bills(session, year, org, by_month=by == "month")]
 
@@ -50,7 +50,7 @@ def bills(principal: CurrentUser, session: SessionDep, year: Year, organisation:
 def statement(principal: CurrentUser, session: SessionDep, year: Year,
               organisation: Org = None) -> Response:
     """An organisation's statement for a year: every charge and credit, and the total."""
-    org = _organisation(principal, organisation) or principal.organisation_code
+    org = whose_bills(principal, organisation) or principal.organisation_code
     with session.begin():
         text = service.statement_csv(session, org, year)
     name = f"statement-{org}-{year.replace('/', '-')}.csv"

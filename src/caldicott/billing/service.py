@@ -6,8 +6,10 @@ Services never commit; the edge owns the transaction. Money is integer pence.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy.orm import Session
@@ -106,25 +108,79 @@ STATEMENT_COLUMNS = ("date", "event", "kind", "started_at", "ended_at", "seconds
                      "price_version", "charge_pence", "credit_pence", "credit_reason", "charge")
 
 
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One charged event of a statement, with its credit note if any (no patient in it:
+    an event names only its own id)."""
+
+    date: dt.date
+    event_id: str
+    kind: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    seconds: int
+    price_version: str
+    charge_pence: int
+    credit_pence: int
+    credit_reason: str
+
+    @property
+    def net_pence(self) -> int:
+        return self.charge_pence - self.credit_pence
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An organisation's statement for a financial year: every event, in time order."""
+
+    organisation: str
+    year: str
+    lines: list[StatementLine]
+
+    @property
+    def charged_pence(self) -> int:
+        return sum(line.charge_pence for line in self.lines)
+
+    @property
+    def credited_pence(self) -> int:
+        return sum(line.credit_pence for line in self.lines)
+
+    @property
+    def total_pence(self) -> int:
+        return self.charged_pence - self.credited_pence
+
+    @property
+    def credit_notes(self) -> list[StatementLine]:
+        return [line for line in self.lines if line.credit_pence]
+
+
+def statement(session: Session, organisation: str, year: str) -> Statement:
+    """An organisation's statement for a financial year (the page's and the CSV's)."""
+    parse_year(year)
+    org = get_organisation(session, organisation)
+    lines = [StatementLine(local(event.started_at).date(), event.event_id, event.kind,
+                           event.started_at, event.ended_at, event.duration_seconds,
+                           event.price_version, event.amount_pence,
+                           credit.amount_pence if credit is not None else 0,
+                           credit.reason if credit is not None else "")
+             for event, credit in repository.statement_lines(session, year, org.id)]
+    return Statement(org.code, year, lines)
+
+
 def statement_csv(session: Session, organisation: str, year: str) -> str:
     """An organisation's statement for a financial year as CSV: one line per event (no
     patient appears: an event names only its own id), then the totals."""
-    parse_year(year)
-    org = get_organisation(session, organisation)
+    shown = statement(session, organisation, year)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(STATEMENT_COLUMNS)
-    charged = credited = 0
-    for event, credit in repository.statement_lines(session, year, org.id):
-        credit_pence = credit.amount_pence if credit is not None else 0
-        charged, credited = charged + event.amount_pence, credited + credit_pence
-        writer.writerow([local(event.started_at).date().isoformat(), event.event_id, event.kind,
-                         event.started_at.isoformat(), event.ended_at.isoformat(),
-                         event.duration_seconds, event.price_version, event.amount_pence,
-                         credit_pence, credit.reason if credit is not None else "",
-                         pounds(event.amount_pence - credit_pence)])
-    writer.writerow(["", "TOTAL", "", "", "", "", "", charged, credited, "",
-                     pounds(charged - credited)])
+    for line in shown.lines:
+        writer.writerow([line.date.isoformat(), line.event_id, line.kind,
+                         line.started_at.isoformat(), line.ended_at.isoformat(), line.seconds,
+                         line.price_version, line.charge_pence, line.credit_pence,
+                         line.credit_reason, pounds(line.net_pence)])
+    writer.writerow(["", "TOTAL", "", "", "", "", "", shown.charged_pence,
+                     shown.credited_pence, "", pounds(shown.total_pence)])
     return out.getvalue()
 
 

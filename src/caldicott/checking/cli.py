@@ -77,9 +77,13 @@ def counterparty(port: int = typer.Option(8700, help="Port on 127.0.0.1"),
                  latency_ms: int = typer.Option(0, help="Delay before each answer"),
                  error_rate: float = typer.Option(0.0, help="Share of checks answered 500"),
                  outage: bool = typer.Option(False, help="Answer every check 503"),
+                 call_minutes: float = typer.Option(8.0, min=0, max=600,
+                                                    help="Each call's length, as the "
+                                                    "service reports it (no real wait)"),
                  record: Path | None = typer.Option(None, help="Append each body received "
                                                     "to this JSONL file")) -> None:
     """Run the stand-in Home Office checking service on loopback (for tests and demos)."""
     from caldicott.checking.counterparty import Behaviour, run
 
-    run(port, Behaviour(latency_ms, error_rate, outage), record)
+    run(port, Behaviour(latency_ms, error_rate, outage, call_minutes=call_minutes),
+        record)

@@ -11,6 +11,7 @@ Which one is used follows from settings (``CALDICOTT_CHECKING_URL``).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,6 +43,8 @@ class Reply:
     message: str = ""
     reached: bool = True  # whether the body may have reached the Home Office
     attempts: int = 1
+    #: the call's start and end as the Home Office measured them (what it bills), if given
+    call: tuple[dt.datetime, dt.datetime] | None = None
 
 
 class StatusChecker(Protocol):
@@ -88,7 +91,7 @@ class HttpStatusChecker:
     def check(self, body: dict[str, Any], key: str) -> Reply:
         tries = {"n": 0}
         try:
-            answer = self.breaker.call(self._with_retries, body, key, tries)
+            answer, call = self.breaker.call(self._with_retries, body, key, tries)
         except pybreaker.CircuitBreakerError:
             return Reply(None, "unavailable", self._open_message(), reached=False, attempts=0)
         except _Transient as error:
@@ -96,14 +99,15 @@ class HttpStatusChecker:
             return Reply(None, kind, str(error), reached=error.reached, attempts=tries["n"])
         except _Refused as error:
             return Reply(None, "refused", str(error), reached=True, attempts=tries["n"])
-        return Reply(answer, attempts=tries["n"])
+        return Reply(answer, attempts=tries["n"], call=call)
 
     def _open_message(self) -> str:
         return (f"the Home Office checking service is unavailable: {self.breaker_failures} "
                 f"checks failed in a row, so caldicott stopped sending for "
                 f"{self.breaker_reset:g} s")
 
-    def _with_retries(self, body: dict[str, Any], key: str, tries: dict[str, int]) -> StatusAnswer:
+    def _with_retries(self, body: dict[str, Any], key: str,
+                      tries: dict[str, int]) -> tuple[StatusAnswer, CallTimes | None]:
         retrying = Retrying(stop=stop_after_attempt(self.attempts),
                             wait=wait_exponential(multiplier=0.05, max=1.0),
                             retry=retry_if_exception_type(_Transient), reraise=True)
@@ -113,7 +117,7 @@ class HttpStatusChecker:
                 return self._once(body, key)
         raise AssertionError("unreachable: tenacity reraises the last failure")
 
-    def _once(self, body: dict[str, Any], key: str) -> StatusAnswer:
+    def _once(self, body: dict[str, Any], key: str) -> tuple[StatusAnswer, CallTimes | None]:
         try:
             response = self.client.post("/checks", json=body, headers={"Idempotency-Key": key})
         except httpx.TimeoutException:
@@ -130,7 +134,39 @@ class HttpStatusChecker:
             raise _Refused(f"the Home Office checking service refused the check "
                            f"(HTTP {response.status_code})")
         data = response.json()
-        return StatusAnswer(str(data["immigration_status"]), str(data["evidence"]))
+        return (StatusAnswer(str(data["immigration_status"]), str(data["evidence"])),
+                call_times(data))
+
+
+CallTimes = tuple[dt.datetime, dt.datetime]
+LONGEST_CALL = dt.timedelta(hours=24)
+
+
+def call_times(data: dict[str, Any]) -> CallTimes | None:
+    """The call's start and end from an answer (None when it gives none).
+
+    Raises:
+        _Refused: they are not two zoned ISO timestamps, the end before the start, or a
+            call longer than a day: an answer no one could bill from.
+
+    Example:
+        >>> call_times({"call_started": "2017-06-01T09:00:00+00:00",
+        ...             "call_ended": "2017-06-01T09:08:00+00:00"})[1].minute
+        8
+    """
+    if data.get("call_started") is None and data.get("call_ended") is None:
+        return None
+    try:
+        started = dt.datetime.fromisoformat(str(data["call_started"]))
+        ended = dt.datetime.fromisoformat(str(data["call_ended"]))
+    except (KeyError, ValueError):
+        raise _Refused("the Home Office checking service's answer gave unreadable call "
+                       "times") from None
+    if started.tzinfo is None or ended.tzinfo is None or not (
+            dt.timedelta(0) <= ended - started <= LONGEST_CALL):
+        raise _Refused("the Home Office checking service's answer gave impossible call "
+                       "times") from None
+    return started.astimezone(dt.UTC), ended.astimezone(dt.UTC)
 
 
 @dataclass

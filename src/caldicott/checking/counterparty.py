@@ -2,13 +2,17 @@
 its own process on loopback by the tests and the demo.
 
     python -m caldicott.checking.counterparty --port 8700 [--latency-ms 50]
-        [--error-rate 0.1] [--outage] [--record FILE]
+        [--error-rate 0.1] [--outage] [--call-minutes 8] [--record FILE]
     caldicott checking counterparty --port 8700
 
 ``POST /checks`` answers a check from the synthetic records (the same as the in-memory
 fake). A repeated ``Idempotency-Key`` gets the answer already given and is not counted
-as a new call. Its behaviour can be changed while it runs, for tests and the demo:
+as a new call. Each answer carries the call's start and end as the service measured
+them (``call_started``, ``call_ended``: what the Home Office bills): the start is when
+the check arrived, the end ``call_minutes`` later (the stand-in does not really wait).
+Its behaviour can be changed while it runs, for tests and the demo:
 ``POST /_control`` with ``latency_ms``, ``error_rate``, ``outage`` (every check a 503),
+``call_minutes``,
 ``fail_next`` (the next N checks are processed, then answered 503: a lost answer) and
 ``reset``. ``GET /_received`` lists every body it received, exactly as received.
 It binds to loopback only: it is a test double, never a service.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import random
 from dataclasses import asdict, dataclass, field
@@ -36,6 +41,7 @@ class Behaviour:
     error_rate: float = 0.0
     outage: bool = False
     fail_next: int = 0
+    call_minutes: float = 8.0  # the seeds' "around eight minutes"
 
 
 @dataclass
@@ -73,8 +79,12 @@ def create_counterparty(behaviour: Behaviour | None = None,
         if now.error_rate and state.random.random() < now.error_rate:
             return JSONResponse({"error": "internal error"}, status_code=500)
         answer = answer_for(body["person"])
+        started = dt.datetime.now(dt.UTC)
+        ended = started + dt.timedelta(minutes=now.call_minutes)
         state.answers[key] = {"immigration_status": answer.immigration_status,
-                              "evidence": answer.evidence}
+                              "evidence": answer.evidence,
+                              "call_started": started.isoformat(),
+                              "call_ended": ended.isoformat()}
         if now.fail_next > 0:  # processed, then the answer is lost on the way back
             now.fail_next -= 1
             return JSONResponse({"error": "bad gateway"}, status_code=503)
@@ -119,9 +129,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--outage", action="store_true")
+    parser.add_argument("--call-minutes", type=float, default=8.0,
+                        help="each call's length as the service reports it (no real wait)")
     parser.add_argument("--record", type=Path, default=None)
     args = parser.parse_args(argv)
-    run(args.port, Behaviour(args.latency_ms, args.error_rate, args.outage), args.record)
+    run(args.port, Behaviour(args.latency_ms, args.error_rate, args.outage,
+                         call_minutes=args.call_minutes), args.record)
 
 
 if __name__ == "__main__":

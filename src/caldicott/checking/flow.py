@@ -2,8 +2,9 @@
 
 Three transactions (see :mod:`caldicott.checking.service`): open the check, send it with
 no transaction held (a slow Home Office must not hold the database's write lock), close
-it. ``clock`` gives the call's start and end: measured here for a live check; a replay of
-history (the demo's call log) passes the logged times.
+it. A call's start and end (what is charged) are the Home Office's own, carried in its
+answer; without them, the round trip measured here; a replay of history (the demo's
+call log) passes the logged times.
 """
 
 from __future__ import annotations
@@ -35,19 +36,25 @@ def run_check(transaction: Transaction, settings: Settings, connector: StatusChe
     no second charge). One that got no answer is sent again under its own key.
 
     Raises:
+        Forbidden: the agreement refuses (the refusal is recorded first; nothing sent).
         GatewayTimeout / ServiceUnavailable: no answer (recorded first; nothing charged).
     """
     with transaction() as session:
         repository.begin_write(session)
         row, created = service.open_check(session, settings, requester, form, as_of=as_of,
                                           client_key=client_key)
-        if row.state == "answered":
-            return row, created
-        org = service.get_organisation_by_id(session, row.organisation_id)
-        check_id, body, uid = row.id, service.body_of(row, org.code), row.uid
+        settled = row.state in ("answered", "refused")
+        if not settled:
+            org = service.get_organisation_by_id(session, row.organisation_id)
+            check_id, body, uid = row.id, service.body_of(row, org.code), row.uid
+    if settled:  # a refusal is committed before it is answered 403
+        service.raise_if_failed(row)
+        return row, created
     started = utcnow()
     reply = connector.check(body, uid)
     ended = utcnow()
+    if reply.call is not None:  # the call's length as the Home Office measured it
+        started, ended = reply.call
     if call_times is not None:
         started, ended = call_times
     with transaction() as session:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from caldicott.db import Base, UTCDateTime, utcnow
 
-CHECK_STATES = ("pending", "answered", "timed_out", "not_sent", "failed")
+CHECK_STATES = ("pending", "answered", "timed_out", "not_sent", "failed", "refused")
 
 
 class MemorandumRow(Base):
@@ -67,6 +67,8 @@ class StatusCheckRow(Base):
     consequence: Mapped[str | None] = mapped_column(String(16))
     ground: Mapped[str | None] = mapped_column(String(300))
     failure: Mapped[str | None] = mapped_column(String(300))
+    #: a refused check's unmet clauses, ``[[clause, words], ...]`` (nothing was sent)
+    refusal: Mapped[list[list[str]] | None] = mapped_column(JSON)
     as_of: Mapped[dt.date] = mapped_column(Date)
     call_started: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     call_ended: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

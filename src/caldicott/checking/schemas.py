@@ -44,6 +44,8 @@ class CheckOut(BaseModel):
     consequence: str | None
     ground: str | None
     failure: str | None
+    refusal: list[list[str]] | None = Field(
+        None, description="A refused check's unmet clauses, each [clause, its words]")
     disclosed_at: dt.datetime | None
     disclosed_to_home_office: str = Field(
         description="What else the Home Office learnt: that this person is in contact with "
@@ -57,7 +59,8 @@ class CheckOut(BaseModel):
                    agreement_version=row.agreement_version, fields_sent=row.fields_sent,
                    immigration_status=row.immigration_status, evidence=row.evidence,
                    consequence=row.consequence, ground=row.ground, failure=row.failure,
-                   disclosed_at=row.disclosed_at, disclosed_to_home_office=told)
+                   refusal=row.refusal, disclosed_at=row.disclosed_at,
+                   disclosed_to_home_office=told)
 
 
 class CheckPage(BaseModel):

@@ -38,7 +38,14 @@ from caldicott.checking.connector import Reply
 from caldicott.checking.core.answers import Person, consequence, wire_person
 from caldicott.checking.models import MemorandumRow, StatusCheckRow
 from caldicott.db import utcnow
-from caldicott.errors import Conflict, Forbidden, GatewayTimeout, InvalidInput, ServiceUnavailable
+from caldicott.errors import (
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+)
 from caldicott.ledger.core.events import Agent, AuditEvent, Pseudonym
 from caldicott.ledger.service import append, pseudonym_of, subject_of
 from caldicott.orgs.models import OrganisationRow
@@ -108,8 +115,11 @@ def open_check(session: Session, settings: Settings, requester: Requester, form:
     Returns the check and whether it is new.
 
     Raises:
-        Forbidden: the organisation has not signed by ``as_of``, or the agreement denies
-            (its unmet clauses quoted).
+        Forbidden: the organisation has not signed by ``as_of`` (nothing is kept).
+
+    A check the agreement refuses is an outcome, not an error: it is kept in state
+    ``refused`` with the unmet clauses, its decision stored and a ledger entry appended
+    (naming no one: nothing left); the edge answers it with :func:`raise_if_failed`.
 
     Example:
         >>> row, new = open_check(session, settings, Requester("RDM01", "user/7"), form,
@@ -132,18 +142,23 @@ def open_check(session: Session, settings: Settings, requester: Requester, form:
     uid = uuid.uuid4().hex
     decision = decide_and_record(session, request, as_of, agreement,
                                  request_ref=f"status-check/{uid}")
-    if decision.outcome is not Outcome.PERMIT:
-        reasons = "; ".join(f"{u.clause_id}: {u.text}" for u in decision.unmet)
-        raise Forbidden(f"the checking-service agreement does not allow this check: "
-                        f"{reasons or decision.outcome.value}; no check was sent")
+    refused = decision.outcome is not Outcome.PERMIT
     person = form.person
     row = StatusCheckRow(
         uid=uid, organisation_id=org.id, client_key=hashed, requested_by=requester.who,
         purpose=form.purpose, agreement=agreement.id, agreement_version=version.version,
-        content_hash=version.content_hash, fields_sent=sorted(decision.released_fields),
+        content_hash=version.content_hash,
+        fields_sent=[] if refused else sorted(decision.released_fields),
         nhs_number=nhs, given_name=person.given_name, family_name=person.family_name,
         birth_date=person.birth_date, nationality=person.nationality, as_of=as_of)
-    return repository.add(session, row), True
+    if refused:
+        row.state = "refused"
+        row.refusal = ([[u.clause_id, u.text] for u in decision.unmet]
+                       or [["", f"the agreement's answer is {decision.outcome.value}"]])
+    repository.add(session, row)
+    if refused:
+        append(session, settings, _refusal_event(row, org))
+    return row, True
 
 
 def _nhs_number(value: str | None, kind: str) -> str | None:
@@ -173,7 +188,7 @@ def close_check(session: Session, settings: Settings, check_id: int, reply: Repl
     row = repository.check(session, check_id, lock=True)
     if row is None:
         raise InvalidInput(f"no status check {check_id}")
-    if row.state == "answered":
+    if row.state in ("answered", "refused"):
         return row
     org = get_organisation_by_id(session, row.organisation_id)
     row.attempts += reply.attempts
@@ -234,8 +249,38 @@ def _ledger_event(settings: Settings, row: StatusCheckRow, org: OrganisationRow,
         subjects=(subject(settings, row),) if reached else (), details=details)
 
 
+class CheckRefused(Forbidden):
+    """The agreement refused a check; the refusal is kept as check ``check_id``."""
+
+    def __init__(self, diagnostics: str, check_id: int) -> None:
+        super().__init__(diagnostics)
+        self.check_id = check_id
+
+
+def _refusal_event(row: StatusCheckRow, org: OrganisationRow) -> AuditEvent:
+    """A refused check: nothing left, so it names no one; the clauses are its reasons."""
+    clauses = ",".join(clause for clause, _ in row.refusal or [] if clause)
+    return AuditEvent(
+        type="status-check", action="E", outcome="refused", recorded=utcnow(),
+        agent=Agent(row.requested_by, org.code, "overseas_visitors_manager"),
+        what=f"status-check/{row.id}", purpose=row.purpose, agreement=row.agreement,
+        agreement_version=row.agreement_version, subjects=(),
+        details={"outcome": "refused", "clauses": clauses, "fields_sent": ""})
+
+
+def refusal_message(row: StatusCheckRow) -> str:
+    """A refused check's reasons in words: the agreement, its version and each clause."""
+    reasons = "; ".join(f"{clause}: {text}" if clause else text
+                        for clause, text in row.refusal or [])
+    return (f"the checking-service agreement ({row.agreement}, version "
+            f"{row.agreement_version}) does not allow this check: {reasons}; no check was "
+            f"sent (the refusal is kept as check #{row.id})")
+
+
 def raise_if_failed(row: StatusCheckRow) -> None:
     """The edge's one plain message for a check that got no answer (nothing is charged)."""
+    if row.state == "refused":
+        raise CheckRefused(refusal_message(row), row.id)
     keep = (f"the check is kept as #{row.id}: ask again with the same Idempotency-Key to "
             "send it again (it is never charged twice)")
     if row.state == "timed_out":
@@ -252,6 +297,19 @@ def history(session: Session, organisation: str, limit: int = 50,
     org = get_organisation(session, organisation)
     total, rows = repository.checks_of(session, org.id, limit, offset)
     return total, list(rows)
+
+
+def check_of(session: Session, organisation: str, check_id: int) -> StatusCheckRow:
+    """One of an organisation's checks.
+
+    Raises:
+        NotFound: no such check, or another organisation's (the same answer for both).
+    """
+    org = get_organisation(session, organisation)
+    row = repository.check(session, check_id)
+    if row is None or row.organisation_id != org.id:
+        raise NotFound(f"{org.code} has no status check {check_id}")
+    return row
 
 
 def memoranda(session: Session) -> list[tuple[OrganisationRow, MemorandumRow]]:

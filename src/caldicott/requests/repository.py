@@ -273,3 +273,36 @@ def waiting(session: Session, statuses: Sequence[str], organisation_id: int | No
         select(TraceRequestRow)
         .where(*_waiting_conditions(statuses, organisation_id), TraceRequestRow.id > after)
         .order_by(TraceRequestRow.id).limit(limit)))
+
+
+def batch_counts(session: Session, batch_id: str) -> tuple[int | None, dict[str, int]]:
+    """The organisation a batch came from (None: no such batch) and its requests' count in
+    each status (one grouped query, served by the ``batch_id`` index)."""
+    rows = session.execute(
+        select(TraceRequestRow.organisation_id, TraceRequestRow.status, func.count())
+        .where(TraceRequestRow.batch_id == batch_id)
+        .group_by(TraceRequestRow.organisation_id, TraceRequestRow.status)).all()
+    counts = {str(status): int(count) for _, status, count in rows}
+    return (int(rows[0][0]) if rows else None), counts
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    batch_id: str
+    organisation_id: int
+    received_at: dt.datetime
+    requests: int
+
+
+def recent_batches(session: Session, organisation_id: int | None,
+                   limit: int) -> list[BatchRow]:
+    """The latest ``limit`` batches (of one organisation, if given), newest first."""
+    query = (select(TraceRequestRow.batch_id, TraceRequestRow.organisation_id,
+                    func.min(TraceRequestRow.received_at), func.count(),
+                    func.max(TraceRequestRow.id).label("last"))
+             .where(TraceRequestRow.batch_id.is_not(None))
+             .group_by(TraceRequestRow.batch_id, TraceRequestRow.organisation_id)
+             .order_by(func.max(TraceRequestRow.id).desc()).limit(limit))
+    if organisation_id is not None:
+        query = query.where(TraceRequestRow.organisation_id == organisation_id)
+    return [BatchRow(str(b), int(o), r, int(n)) for b, o, r, n, _ in session.execute(query)]

@@ -148,7 +148,7 @@ def build_world(engine: Engine, settings: Settings, people: int = 300, seed: int
         for code, name, kind in ORGANISATIONS:
             if orgs_repository.get_by_code(session, code) is None:
                 orgs.add_organisation(session, code, name, kind)
-    _add_signatories(engine, settings)
+    add_signatories(engine, settings)
     tokens, user_ids = {}, {}
     with unit_of_work(engine) as session:
         for name, (org, roles) in STAFF.items():
@@ -172,10 +172,14 @@ def build_world(engine: Engine, settings: Settings, people: int = 300, seed: int
     return World(tokens, user_ids, story)
 
 
-def _add_signatories(engine: Engine, settings: Settings) -> None:
+def add_signatories(engine: Engine, settings: Settings) -> int:
+    """Add the story's :data:`SIGNATORIES` not yet registered (their organisations must
+    exist); returns how many were added. The plain demo world needs them too: without a
+    police force's register, a live police request is rejected on procedure."""
     from caldicott.signatories import service as signatories
     from caldicott.signatories.repository import get_by_number
 
+    added = 0
     with unit_of_work(engine) as session:
         for org, number, name, rank, countersigns in SIGNATORIES:
             organisation = orgs_repository.get_by_code(session, org)
@@ -185,6 +189,8 @@ def _add_signatories(engine: Engine, settings: Settings) -> None:
                     session, settings, SYSTEM_AGENT, organisation_code=org, full_name=name,
                     rank=rank, staff_number=number, valid_from=SIGNATORIES_FROM,
                     may_countersign=countersigns)
+                added += 1
+    return added
 
 
 def _ensure_model(engine: Engine, key: tuple[int, int], reindex: bool) -> None:

@@ -34,10 +34,12 @@ from caldicott.service import docs
 from caldicott.service.outcome import operation_outcome
 from caldicott.service.security import ContainErrors, GuardBodies, SecurityHeaders
 from caldicott.settings import Settings
-from caldicott.web.errors import error_page, server_error_page, wants_page
+from caldicott.web.errors import error_page, refusal_page, server_error_page, wants_page
 from caldicott.web.install import install_web
 
 BATCH_PATH = "/api/trace-requests/batch"
+BATCH_PAGE_PATH = "/batches/new"  # the same batch as a file uploaded from a page
+UPLOAD_ENVELOPE_BYTES = 64 * 1024  # a form's own fields and multipart headers, beside the file
 
 _HTTP_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                      409: "conflict", 422: "invalid"}
@@ -115,7 +117,10 @@ def _document_refusals(app: FastAPI) -> None:
 def _install_layers(app: FastAPI, settings: Settings) -> None:
     """Outermost last: headers on every answer, then errors contained, then limits."""
     app.add_middleware(GuardBodies, max_bytes=settings.max_body_bytes,
-                       max_bytes_by_path={BATCH_PATH: settings.max_batch_body_bytes})
+                       max_bytes_by_path={BATCH_PATH: settings.max_batch_body_bytes,
+                                          BATCH_PAGE_PATH: settings.max_batch_body_bytes
+                                          + UPLOAD_ENVELOPE_BYTES},
+                       page=refusal_page)
     app.add_middleware(ContainErrors, page=server_error_page)
     app.add_middleware(SecurityHeaders, behind_tls=settings.behind_tls,
                        log_requests=settings.access_log)

@@ -73,6 +73,8 @@ def _print_sign_ins(settings: Settings, host: str, port: int) -> None:
                 f"print(pyotp.TOTP('{person.totp_secret}').now())\")"
                 if person.totp_secret else "")
         typer.echo(f"  {person.role:<20} {person.email:<32} {person.password}{code}")
+    typer.echo("  a live police request (DPA 2018 Sch. 2 para. 2): category serious crime, "
+               "warrant number PC-4521, countersigned by DI-1234 (an inspector)")
 
 
 def _replay_scenario(settings: object, name: str) -> None:

@@ -46,6 +46,19 @@ def _add_organisations(settings: Settings) -> int:
     return len(new)
 
 
+def _add_signatories(settings: Settings) -> int:
+    """The registers of authorised signatories of the seeds' requesters (a police force's
+    among them), so that a request made today can follow the procedure: the live journey
+    (a police request for a serious crime, DPA 2018 Sch. 2 para. 2) needs its officers."""
+    from caldicott.requests.world import add_signatories
+
+    _, engine = open_database(settings)
+    try:
+        return add_signatories(engine, settings)
+    finally:
+        engine.dispose()
+
+
 def _add_checking_world(settings: Settings) -> None:
     """The checking service's 57 signatories, each with its own memorandum date."""
     from caldicott.checking.world import add_checking_world
@@ -76,7 +89,9 @@ def _train_matching_model(settings: Settings, folder: Path, people: int, seed: i
 
 
 def build_demo_world(settings: Settings, people: int = 3000, seed: int = 2017) -> None:
-    """Fill an empty register with synthetic people and add the seeds' organisations."""
+    """Fill an empty register with synthetic people and add the seeds' organisations and
+    their registers of authorised signatories (so a police request made today is workable
+    end to end: see :data:`caldicott.requests.world.SIGNATORIES`)."""
     from caldicott.register.csv_io import write_register_csv
     from caldicott.register.importer import run_import
     from caldicott.synth import generate_people
@@ -87,6 +102,8 @@ def build_demo_world(settings: Settings, people: int = 3000, seed: int = 2017) -
     engine.dispose()
     added = _add_organisations(settings)
     typer.echo(f"organisations of the seeds: {added} added")
+    typer.echo(f"authorised signatories of the seeds' requesters: {_add_signatories(settings)} "
+               "added")
     _add_checking_world(settings)
     if present:
         typer.echo(f"register already holds {present} people; leaving it as it is")

@@ -125,8 +125,11 @@ class GuardBodies:
 
     def __init__(self, app: ASGIApp, *, max_bytes: int,
                  max_bytes_by_path: Mapping[str, int] | None = None,
-                 max_depth: int = MAX_JSON_DEPTH) -> None:
+                 max_depth: int = MAX_JSON_DEPTH,
+                 page: Callable[[Scope, int, str], tuple[bytes, list[tuple[bytes, bytes]]]
+                                | None] | None = None) -> None:
         self.app = app
+        self.page = page  # a person's 413 page (body, headers), or None for a machine
         self.max_bytes = max_bytes
         self.max_bytes_by_path = dict(max_bytes_by_path or {})
         self.max_depth = max_depth
@@ -142,11 +145,11 @@ class GuardBodies:
             return
         limit = self.max_bytes_by_path.get(scope["path"].rstrip("/"), self.max_bytes)
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._too_large(send, limit)
+            await self._too_large(scope, send, limit)
             return
         body = await self._read(receive, limit)
         if body is None:
-            await self._too_large(send, limit)
+            await self._too_large(scope, send, limit)
             return
         problem = self._json_problem(headers, body)
         if problem:
@@ -177,11 +180,17 @@ class GuardBodies:
             return f"the JSON body is nested more than {self.max_depth} levels deep"
         return bad_text_in_json(body)
 
-    @staticmethod
-    async def _too_large(send: Send, limit: int) -> None:
-        await send_outcome(send, 413, "too-costly",
-                           f"the request body is larger than {limit:,} bytes",
-                           [(b"connection", b"close")])
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
+        message = f"the request body is larger than {limit:,} bytes"
+        page = self.page(scope, 413, f"What you sent is larger than {limit:,} bytes, the "
+                         "most this service accepts.") if self.page else None
+        if page is not None:
+            body, headers = page
+            await send({"type": "http.response.start", "status": 413,
+                        "headers": [*headers, (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await send_outcome(send, 413, "too-costly", message, [(b"connection", b"close")])
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -10,6 +10,7 @@ and refuses an unsafe method without the right token with a 403 page.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 from fastapi import Request, Response
 
@@ -74,20 +75,26 @@ def remember_form_cookie(request: Request, response: Response) -> None:
         _set(response, _settings(request), FORM_COOKIE, value)
 
 
-async def verify_csrf(request: Request) -> None:
+async def verify_csrf(request: Request) -> AsyncIterator[None]:
     """Refuse (403) a POST/PUT/PATCH/DELETE whose form lacks the right CSRF token.
 
-    Marks the request as a page's, so its errors are pages whatever it accepts."""
+    Marks the request as a page's, so its errors are pages whatever it accepts. The form
+    it parses (uploaded files spooled to disk too) is closed when the request is done."""
     request.state.page = True
     if request.method in _SAFE_METHODS:
+        yield
         return
     form = await request.form()
-    presented = form.get(CSRF_FIELD)
-    binding = session_id(request) or request.cookies.get(FORM_COOKIE)
-    if not csrf_matches(_settings(request).secret_key, binding,
-                        presented if isinstance(presented, str) else None):
-        client = request.client.host if request.client else "unknown"
-        log.warning("form refused from %s: %s %s without its CSRF token", client,
-                    request.method, request.url.path)
-        raise CsrfRefused("This form has expired or did not come from this service. "
-                          "Go back, reload the page and try again.")
+    try:
+        presented = form.get(CSRF_FIELD)
+        binding = session_id(request) or request.cookies.get(FORM_COOKIE)
+        if not csrf_matches(_settings(request).secret_key, binding,
+                            presented if isinstance(presented, str) else None):
+            client = request.client.host if request.client else "unknown"
+            log.warning("form refused from %s: %s %s without its CSRF token", client,
+                        request.method, request.url.path)
+            raise CsrfRefused("This form has expired or did not come from this service. "
+                              "Go back, reload the page and try again.")
+        yield
+    finally:
+        await form.close()

@@ -49,3 +49,14 @@ def server_error_page(scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]] |
         return None
     response = error_page(request, 500, "")
     return bytes(response.body), list(response.raw_headers)
+
+
+def refusal_page(scope: Scope, status: int, message: str) -> tuple[
+        bytes, list[tuple[bytes, bytes]]] | None:
+    """The error page of a refusal made outside the app (a body too large: 413) for a person,
+    or None for a machine (it gets an ``OperationOutcome``)."""
+    request = Request(scope)
+    if not wants_page(request):
+        return None
+    response = error_page(request, status, message)
+    return bytes(response.body), list(response.raw_headers)

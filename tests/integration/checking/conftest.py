@@ -75,7 +75,7 @@ def counterparty_process() -> Iterator[Counterparty]:
 def counterparty(counterparty_process: Counterparty) -> Counterparty:
     """The stand-in, reset to a healthy service with nothing received."""
     counterparty_process.control(reset=True, latency_ms=0, error_rate=0.0, outage=False,
-                                 fail_next=0)
+                                 fail_next=0, call_minutes=8.0)
     return counterparty_process
 
 

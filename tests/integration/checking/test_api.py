@@ -96,3 +96,20 @@ def test_an_organisation_that_has_not_signed_is_refused(client: TestClient,
     assert response.json()["issue"][0]["diagnostics"] == (
         f"{code} has not signed a memorandum with the Home Office for the checking service; "
         "no check was sent")
+
+
+def test_a_refusal_is_answered_403_with_its_clause_and_kept(client: TestClient,
+                                                           engine: Engine) -> None:
+    headers, _ = manager(engine)
+    body = {**BODY, "nhs_number": next(synthetic_nhs_numbers(9300)),
+            "purpose": "housing_eligibility"}  # a trust checks only for NHS charging
+    response = client.post("/api/status-checks", json=body, headers=headers)
+    assert response.status_code == 403
+    words = response.json()["issue"][0]["diagnostics"]
+    assert words.startswith("the checking-service agreement (checking-service-mou, version 1) "
+                            "does not allow this check: 1.1: The trust may check")
+    kept = client.get("/api/status-checks", headers=headers).json()
+    assert kept["total"] == 1
+    (item,) = kept["items"]
+    assert (item["state"], item["fields_sent"], item["refusal"][0][0]) == ("refused", [], "1.1")
+    assert item["disclosed_to_home_office"] == "nothing: the check was not sent"

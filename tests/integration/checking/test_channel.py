@@ -164,3 +164,51 @@ def test_a_council_checks_for_housing_not_for_nhs_charging(
     row, _ = run_check(tx, settings, connector(counterparty), who,
                        CheckForm(person, purpose="housing_eligibility"), as_of=DAY)
     assert row.consequence == "not_applicable"
+
+
+@pytest.mark.parametrize(("minutes", "pence"), [(8, 640), (2.5, 200)])
+def test_a_live_check_is_charged_the_call_length_the_home_office_measured(
+        session: Session, settings: Settings, counterparty: Counterparty,
+        signed_org: SignedOrg, minutes: float, pence: int) -> None:
+    org = signed_org()
+    counterparty.control(call_minutes=minutes)  # the stand-in reports it; nobody waits
+    conn, key = connector(counterparty), uuid.uuid4().hex
+    tx, who = session_transaction(session), Requester(org.code, "user/1")
+    row, _ = run_check(tx, settings, conn, who, form(), as_of=DAY, client_key=key)
+    assert row.call_started is not None and row.call_ended is not None
+    assert row.call_ended - row.call_started == dt.timedelta(minutes=minutes)
+    again, created = run_check(tx, settings, conn, who, form(), as_of=DAY, client_key=key)
+    assert (again.id, created) == (row.id, False)
+    with session.begin():
+        charged = session.execute(select(UsageEventRow.event_id, UsageEventRow.amount_pence)
+                                  .where(UsageEventRow.organisation_id == org.id)).all()
+    assert [tuple(c) for c in charged] == [(f"call/{row.uid}", pence)]
+
+
+def test_a_refused_check_is_kept_with_its_decision_and_a_ledger_entry(
+        session: Session, settings: Settings, counterparty: Counterparty,
+        signed_org: SignedOrg) -> None:
+    from caldicott.agreements.models import AgreementDecisionRow
+
+    council = signed_org(kind="local_authority")
+    person = Person("Bo", "Testclient", dt.date(1990, 5, 5), "Freedonian")
+    tx, who, key = session_transaction(session), Requester(council.code, "user/2"), "k-1"
+    for _ in range(2):  # asked twice under one key: one refusal, answered the same
+        with pytest.raises(Forbidden, match=r"\(checking-service-mou, version 1\) does not "
+                           r"allow this check: 1\.1: The trust may check"):
+            run_check(tx, settings, connector(counterparty), who, CheckForm(person),
+                      as_of=DAY, client_key=key)
+    assert counterparty.received() == []
+    with session.begin():
+        row = session.scalars(select(StatusCheckRow).where(
+            StatusCheckRow.organisation_id == council.id)).one()
+        assert (row.state, row.fields_sent, row.disclosed_at) == ("refused", [], None)
+        assert row.refusal and row.refusal[0][0] == "1.1"
+        decision = session.scalars(select(AgreementDecisionRow).where(
+            AgreementDecisionRow.request_ref == f"status-check/{row.uid}")).one()
+        assert decision.outcome == "deny"
+    event = next(e for e in reversed(ledger_events(session, settings))
+                 if e["entity"]["what"] == f"status-check/{row.id}")
+    assert (event["type"], event["outcome"]) == ("status-check", "refused")
+    assert event["entity"]["subjects"] == []  # nothing left: it names no one
+    assert charges(session, council) == []
