@@ -56,8 +56,8 @@ class Shot:
 
 
 def validate_first(page: Page) -> str:
-    """The tracer accepts the first request awaiting validation (today's live police
-    request), so the reviewer's queue has a live request too."""
+    """The tracer accepts the first request awaiting validation, if one waits, so the
+    reviewer's queue has a live request too (the demo as built today has none)."""
     link = page.locator("main a[href^='/validate/']").first
     if link.count() == 0:
         return "no request awaiting validation"
