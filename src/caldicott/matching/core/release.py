@@ -52,8 +52,44 @@ rule's own:
 So a request without a date of birth is released only when given name,
 family name, full postcode and sex all point at one person (the last two
 exactly), with p ≥ 0.999 and a 10-bit lead; without a sex it is never
-released. The rule is never looser than before for any request: a complete
-request meets exactly the old bar.
+released.
+
+A contradicted leader is never released
+---------------------------------------
+The request may be for somebody who is not on the register at all, while a
+namesake (same names, sex and birthday, living elsewhere) or a twin (same
+family name, birthday and home, another given name) is. Their pairs score far
+above any threshold (the synthetic benchmark released 125 namesakes and 56
+twins of people held off its register at p ≥ 0.999), and no margin helps: the
+person asked for is not there to be the runner-up. What tells them apart is
+what the request *contradicts*: an identifier given on both sides that falls
+to its comparison's ``else`` level, alike in no way the model knows
+(:data:`CONTRADICTING`):
+
+- **postcode**: the request's postcode is unlike every address the register
+  holds for the person (current and previous, each an index row: a person
+  who moved still matches the address the requester knew, as in PDS), not
+  the same unit, sector or district, not one character off;
+- **given name**: unlike every name the person has had (not exact, swapped,
+  a nickname, a typo, Jaro-Winkler ≥ 0.8 or the family name), and not just
+  its initial ("J" for John).
+
+A leader contradicted on either, on *every* one of its rows
+(:func:`best_per_person` intersects them), is ``no_trace``, whatever its
+score. The model's own weight for the disagreement is not enough: trained
+on a register where a wholesale-replaced field is common (FEBRL4 replaces
+about one given name in twelve) it learns that such a disagreement costs a
+few bits, which the name, date of birth and address win back; the release
+rule must hold even where the data taught the model otherwise. The cost is
+recall where a requester's postcode is newer than anything the register knows,
+or a given name is wholly wrong; those go to a reviewer as ``no_trace`` with
+the explanation naming the contradiction. A namesake is still released when
+the request gives nothing to contradict (no postcode): then the request itself
+cannot tell them apart, and the threshold and margin are all there is.
+
+The rule is never looser than before for any request: a complete, uncontradicted
+request meets exactly the old bar; ``contradicting`` can only be narrowed to a
+subset of :data:`CONTRADICTING` (a rule with none is the old rule).
 """
 
 from __future__ import annotations
