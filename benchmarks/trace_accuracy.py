@@ -31,7 +31,11 @@ misses; targets FEBRL4 and synthetic >= 0.97). Beside them, in the same run,
 Splink's documented approach (``_accuracy_splink.py``) at p >= 0.99, 0.9, 0.5;
 and, on FEBRL4, score parity with Splink over 10,000 pairs (1,000 ``--quick``).
 
-Run: ``python benchmarks/trace_accuracy.py [--quick] [--only SET]``; writes
+``--models DIR`` keeps each trained model (with its pins) as ``DIR/model_SET.json`` and
+reuses it on the next run: a change to the release rule alone is then measured without
+training again (the JSON names the reused model; keep the folder to one seed and data).
+
+Run: ``python benchmarks/trace_accuracy.py [--quick] [--only SET] [--models DIR]``; writes
 ``benchmarks/results/trace_accuracy.json`` (``trace_accuracy_quick.json``,
 ``trace_accuracy_SET.json``). The machine is shared: the JSON records its load
 average.
@@ -159,6 +163,24 @@ def _train(data: LinkageSet, lookups: list[Person], seed: int, u_pairs: float,
                  register_size=size)
 
 
+def _model(data: LinkageSet, lookups: list[Person], args: argparse.Namespace
+           ) -> tuple[str, Any, str | None]:
+    """The set's model JSON and pins: trained, or with ``--models DIR`` the one kept in
+    ``DIR/model_SET.json`` by an earlier run (kept there after training when absent), so
+    that a change to the release rule alone is measured without training again. Keeping
+    the folder in step with the data (set, seed, look-ups) is the caller's part."""
+    saved = args.models / f"model_{data.name}.json" if args.models else None
+    if saved is not None and saved.exists():
+        kept = json.loads(saved.read_text())
+        return kept["model_json"], kept["pins"], str(saved)
+    trained = _train(data, lookups, args.seed, args.u_pairs,
+                     200_000 if data.name == "synthetic" else None)
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps({"model_json": trained.model_json, "pins": trained.pins}))
+    return trained.model_json, trained.pins, None
+
+
 class Tally:
     """Outcomes of the requests of one set."""
 
@@ -244,12 +266,11 @@ def run_set(data: LinkageSet, args: argparse.Namespace, folder: Path) -> dict[st
                 if not isinstance(q := intake(row), Refusal)]
     lookups = [matching.request_person(q, qid) for qid, q in accepted]
     started = time.perf_counter()
-    trained = _train(data, lookups, args.seed, args.u_pairs,
-                     200_000 if data.name == "synthetic" else None)
+    model_json, pins, reused = _model(data, lookups, args)
     train_seconds = time.perf_counter() - started
     engine = _engine(folder, data.name)
     started = time.perf_counter()
-    _store(engine, data.register, trained.model_json)
+    _store(engine, data.register, model_json)
     index_seconds = time.perf_counter() - started
     started = time.perf_counter()
     tally = trace_all(engine, data.requests)
@@ -257,7 +278,8 @@ def run_set(data: LinkageSet, args: argparse.Namespace, folder: Path) -> dict[st
     result: dict[str, Any] = {
         "dataset": data.name, **data.facts, "train_seconds": round(train_seconds, 1),
         "index_seconds": round(index_seconds, 1),
-        "trace_seconds": round(time.perf_counter() - started, 1), "pins": trained.pins,
+        "trace_seconds": round(time.perf_counter() - started, 1), "pins": pins,
+        "model": {"sha256": model_hash(model_json), "reused": reused},
         "caldicott": figures(tally, data.requests)}
     if data.name == "synthetic":
         result["caldicott"]["by_noise"] = {k: dict(v) for k, v in sorted(tally.by_noise.items())}
@@ -269,7 +291,7 @@ def run_set(data: LinkageSet, args: argparse.Namespace, folder: Path) -> dict[st
             data.register, people, truth, data.name != "febrl4", args.seed)
     if data.name == "febrl4" and args.parity:
         tf = term_frequencies(data.register)
-        result["parity"] = parity(json.loads(trained.model_json), _with_tf(data.register, tf),
+        result["parity"] = parity(json.loads(model_json), _with_tf(data.register, tf),
                                   _with_tf(people, tf), truth, tf, args.parity, args.seed)
     result["load_average"] = {"at_start": load_start, "at_end": os.getloadavg()}
     return result
@@ -304,6 +326,9 @@ def main() -> None:
                         help="pairs sampled to estimate u (FEBRL4's 5,000 x 5,000 = 2.5e7)")
     parser.add_argument("--skip-splink", action="store_true")
     parser.add_argument("--only", choices=["febrl4", "historical_figures", "synthetic"])
+    parser.add_argument("--models", type=Path, default=None,
+                        help="keep trained models here and reuse them (same set, seed, "
+                             "look-ups): for changes to the release rule only")
     parser.add_argument("--folder", type=Path, default=None,
                         help="where the SQLite databases go (a temporary folder)")
     args = parser.parse_args()

@@ -27,9 +27,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from caldicott.errors import CaldicottError
-from caldicott.matching.core.comparisons import AGREEMENT
+from caldicott.matching.core.comparisons import (
+    AGREEMENT,
+    COMPARISON_OF,
+    ELSE_LABEL,
+    NOT_CONTRADICTING,
+)
 from caldicott.matching.core.identifiers import missing_of
 from caldicott.matching.core.release import (
+    CONTRADICTING,
     CORROBORATING,
     Ranked,
     ReleaseRule,
@@ -62,11 +68,13 @@ def _format(value: float | None) -> str:
     return repr(float(value))
 
 
-def _agreeing(pairs: Any, count: int) -> list[frozenset[str]]:
+def _agreeing(pairs: Any, count: int, prefix: str = "agree",
+              names: tuple[str, ...] = CORROBORATING) -> list[frozenset[str]]:
     """Per pair, the corroborating identifiers that agree exactly (``agree_*`` columns,
-    absent when the caller did not compute them)."""
-    flags = [(name, pairs[f"agree_{name}"]) for name in CORROBORATING
-             if f"agree_{name}" in pairs]
+    absent when the caller did not compute them), or with ``prefix="contra"`` the
+    contradicting ones."""
+    flags = [(name, pairs[f"{prefix}_{name}"]) for name in names
+             if f"{prefix}_{name}" in pairs]
     flags = [(name, c.tolist() if hasattr(c, "tolist") else list(c)) for name, c in flags]
     return [frozenset(name for name, column in flags if column[i]) for i in range(count)]
 
@@ -82,8 +90,10 @@ def decide_rows(pairs: Any, rule: ReleaseRule,
                                   "match_probability")]
     columns = [c.tolist() if hasattr(c, "tolist") else list(c) for c in columns]
     agreeing = _agreeing(pairs, len(columns[0]))
-    for (qid, nhs, mw, p), agree in zip(zip(*columns, strict=True), agreeing, strict=True):
-        ranked[str(qid)].append(Ranked(str(nhs), float(mw), float(p), agree))
+    against = _agreeing(pairs, len(columns[0]), "contra", CONTRADICTING)
+    for (qid, nhs, mw, p), agree, contra in zip(zip(*columns, strict=True), agreeing,
+                                                  against, strict=True):
+        ranked[str(qid)].append(Ranked(str(nhs), float(mw), float(p), agree, contra))
     out = {}
     for qid, scores in ranked.items():
         best = best_per_person(scores)
@@ -93,15 +103,24 @@ def decide_rows(pairs: Any, rule: ReleaseRule,
     return out
 
 
-def _agreement_sql() -> str:
-    """The ``agree_*`` flags: each corroborating comparison's exact-agreement level,
-    its SQL condition read between the request (``l``) and the register row (``r``)."""
+def _sides(sql: str) -> str:
+    """A level's SQL condition read between the request (``l``) and the register row (``r``)."""
     import re
 
-    flags = []
-    for name in CORROBORATING:
-        condition = re.sub(r'"(\w+)_([lr])"', r'\2."\1"', AGREEMENT[name].sql)
-        flags.append(f"coalesce({condition}, false) AS agree_{name}")
+    return re.sub(r'"(\w+)_([lr])"', r'\2."\1"', sql)
+
+
+def _agreement_sql() -> str:
+    """The ``agree_*`` flags: each corroborating comparison's exact-agreement level;
+    the ``contra_*`` flags: each contradicting comparison fell to its ``else`` level
+    (no level before it, null level included, holds: SQL's ``CASE`` as Splink's)."""
+    flags = [f"coalesce({_sides(AGREEMENT[name].sql)}, false) AS agree_{name}"
+             for name in CORROBORATING]
+    for name in CONTRADICTING:
+        levels = [lv.sql for lv in COMPARISON_OF[name].levels if lv.label != ELSE_LABEL]
+        levels += [NOT_CONTRADICTING[name].sql] if name in NOT_CONTRADICTING else []
+        held = " OR ".join(f"coalesce({_sides(sql)}, false)" for sql in levels)
+        flags.append(f"NOT ({held}) AS contra_{name}")
     return ", ".join(flags)
 
 

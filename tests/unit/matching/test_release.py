@@ -150,3 +150,48 @@ def test_the_explanation_says_which_fields_were_missing_and_how_the_bar_rose() -
 def test_a_rule_cannot_be_made_to_lower_the_bar_for_a_missing_field() -> None:
     with pytest.raises(ValueError, match="only raise"):
         ReleaseRule(step_margin_bits=-1)
+
+
+# Contradictions (issue 11): a namesake or a twin of somebody not on the register.
+
+def _leader(contradicting: set[str], weight: float = 30.0) -> Ranked:
+    return Ranked("1", weight, 1.0 - 2.0 ** -weight, frozenset({"birth_date", "sex"}),
+                  frozenset(contradicting))
+
+
+@pytest.mark.parametrize("field", ["postcode", "given_name"])
+def test_a_leader_the_request_contradicts_is_never_released(field: str) -> None:
+    # A namesake elsewhere (every address unlike the request's) or a twin (another
+    # given name): far above any threshold, alone, and still not the person asked for.
+    assert decide([_leader(set())], RULE) is Outcome.TRACED
+    assert decide([_leader({field})], RULE) is Outcome.NO_TRACE
+    assert decide([_leader({field}, weight=60.0)], RULE, ("sex",)) is Outcome.NO_TRACE
+
+
+def test_a_rule_may_hold_fewer_contradictions_decisive_but_no_others() -> None:
+    lenient = ReleaseRule(contradicting=frozenset({"postcode"}))
+    assert decide([_leader({"given_name"})], lenient) is Outcome.TRACED
+    assert decide([_leader({"postcode"})], lenient) is Outcome.NO_TRACE
+    with pytest.raises(ValueError, match="can contradict"):
+        ReleaseRule(contradicting=frozenset({"sex"}))
+
+
+def test_an_address_is_contradicted_only_when_every_row_of_the_person_contradicts_it() -> None:
+    # A mover: the current address is unlike the request's, a previous one agrees.
+    current = Ranked("1", 30.0, 0.999999999, frozenset(), frozenset({"postcode"}))
+    previous = Ranked("1", 28.0, 0.99999999, frozenset(), frozenset())
+    for rows in ([current, previous], [previous, current]):
+        (person,) = best_per_person(rows)
+        assert person.match_weight == 30.0 and person.contradicting == frozenset()
+        assert decide([person], RULE) is Outcome.TRACED
+    (elsewhere,) = best_per_person([current, current])
+    assert decide([elsewhere], RULE) is Outcome.NO_TRACE
+
+
+def test_the_explanation_names_the_contradiction() -> None:
+    bar = RULE.bar_for()
+    assert bar.explain(None, {"postcode"}).endswith(
+        "the best candidate's postcode contradicts the request's on every register row "
+        "(never released)")
+    assert bar.as_json(None, {"given_name"})["contradicted_by"] == ["given name"]
+    assert RULE.bar_for(("birth_date",)).explain({"postcode"}, ()).endswith("postcode)")

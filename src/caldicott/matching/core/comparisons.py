@@ -162,7 +162,8 @@ _NICKNAME = Level(
     lambda a, b: a.given_nicks is not None and b.given_nicks is not None
     and not set(a.given_nicks).isdisjoint(b.given_nicks))
 
-_ELSE = Level("else", "ELSE", lambda a, b: True)
+ELSE_LABEL = "else"
+_ELSE = Level(ELSE_LABEL, "ELSE", lambda a, b: True)
 
 
 def _dob_fields_equal(left: Person, right: Person) -> int:
@@ -206,6 +207,18 @@ POSTCODE = Comparison("postcode", "Postcode (any known address)", (
 SEX = Comparison("sex", "Sex", (_null_level("sex"), _exact("sex"), _ELSE))
 
 COMPARISONS: tuple[Comparison, ...] = (GIVEN, FAMILY, BIRTH_DATE, POSTCODE, SEX)
+COMPARISON_OF: dict[str, Comparison] = {c.name: c for c in COMPARISONS}
+
+#: A given name that is only the other's initial ("J" for John) falls to the model's
+#: ``else`` level but does not contradict it (the release rule's contradictions).
+INITIAL_OF = Level(
+    "one given name is the other's initial",
+    'left("given_name_l", 1) = left("given_name_r", 1) '
+    'AND least(length("given_name_l"), length("given_name_r")) = 1',
+    lambda a, b: a.given_name is not None and b.given_name is not None
+    and a.given_name[:1] == b.given_name[:1] and min(len(a.given_name), len(b.given_name)) == 1)
+#: What stops a comparison's ``else`` level contradicting, per comparison.
+NOT_CONTRADICTING: dict[str, Level] = {"given_name": INITIAL_OF}
 
 #: Each comparison's level of exact agreement: the first after its null level. The
 #: release rule counts these as corroboration (real time by the level's label, batch

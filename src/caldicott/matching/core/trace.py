@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from caldicott.matching.core.comparisons import AGREEMENT
+from caldicott.matching.core.comparisons import AGREEMENT, ELSE_LABEL, NOT_CONTRADICTING
 from caldicott.matching.core.identifiers import missing_of
 from caldicott.matching.core.normalise import Person
 from caldicott.matching.core.release import (
+    CONTRADICTING,
     CORROBORATING,
     Bar,
     Outcome,
@@ -28,10 +29,24 @@ from caldicott.matching.core.release import (
 from caldicott.matching.core.scorer import Score, Scorer
 
 
+def contradictions(request: Person, row: Person, score: Score) -> frozenset[str]:
+    """The identifiers on which ``row`` contradicts ``request``: given on both sides and
+    alike in no way the model knows (its ``else`` level), unless the comparison's
+    exemption holds (:data:`~caldicott.matching.core.comparisons.NOT_CONTRADICTING`)."""
+    out = set()
+    for part in score.parts:
+        if part.comparison in CONTRADICTING and part.level == ELSE_LABEL:
+            exempt = NOT_CONTRADICTING.get(part.comparison)
+            if exempt is None or not exempt.test(request, row):
+                out.add(part.comparison)
+    return frozenset(out)
+
+
 @dataclass(frozen=True)
 class Candidate:
     nhs_number: str
     score: Score
+    contradicting: frozenset[str] = field(default=frozenset())
 
     @property
     def agreeing(self) -> frozenset[str]:
@@ -42,7 +57,7 @@ class Candidate:
 
     def ranked(self) -> Ranked:
         return Ranked(self.nhs_number, self.score.match_weight, self.score.match_probability,
-                      self.agreeing)
+                      self.agreeing, self.contradicting)
 
 
 @dataclass(frozen=True)
@@ -63,13 +78,15 @@ class TraceResult:
     best: Candidate | None
     candidates: tuple[Candidate, ...] = field(default=())
     bar: Bar = field(default_factory=lambda: ReleaseRule().bar_for())
+    #: What the request contradicts of the best candidate on every one of its rows.
+    contradicting: frozenset[str] = field(default=frozenset())
 
     def explain(self) -> str:
         """What the request lacked and how that raised the bar (for the review)."""
-        return self.bar.explain(self.best.agreeing if self.best else None)
+        return self.bar.explain(self.best.agreeing if self.best else None, self.contradicting)
 
     def bar_json(self) -> dict[str, Any]:
-        return self.bar.as_json(self.best.agreeing if self.best else None)
+        return self.bar.as_json(self.best.agreeing if self.best else None, self.contradicting)
 
 
 def trace(request: Person, rows: Iterable[Person], scorer: Scorer, rule: ReleaseRule,
@@ -82,16 +99,19 @@ def trace(request: Person, rows: Iterable[Person], scorer: Scorer, rule: Release
         <Outcome.TRACED: 'traced'>
     """
     best_rows: dict[str, Candidate] = {}
+    every: list[Ranked] = []
     for row in rows:
         assert row.nhs_number is not None, "register rows carry an NHS number"
-        candidate = Candidate(row.nhs_number, scorer.score(request, row))
+        score = scorer.score(request, row)
+        candidate = Candidate(row.nhs_number, score, contradictions(request, row, score))
+        every.append(candidate.ranked())
         held = best_rows.get(row.nhs_number)
         weight = candidate.score.match_weight
         if held is None or weight > held.score.match_weight or (
                 weight == held.score.match_weight and better(candidate.ranked(),
                                                              held.ranked())):
             best_rows[row.nhs_number] = candidate
-    ranked = best_per_person(c.ranked() for c in best_rows.values())
+    ranked = best_per_person(every)
     ordered = tuple(best_rows[r.nhs_number] for r in ranked)
     missing = missing_of(request)
     outcome = decide(ranked, rule, missing)
@@ -102,4 +122,5 @@ def trace(request: Person, rows: Iterable[Person], scorer: Scorer, rule: Release
         match_probability=top.score.match_probability if top else None,
         match_weight=top.score.match_weight if top else None,
         margin=margin_of(ranked), model_version=model_version, best=top, candidates=ordered,
-        bar=rule.bar_for(missing))
+        bar=rule.bar_for(missing),
+        contradicting=ranked[0].contradicting if ranked else frozenset())
