@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.pages_world import PagesWorld, start_pages_world
 
@@ -77,7 +78,12 @@ def sign_in_as(page: Page, pages_world: PagesWorld, who: str, url: str | None = 
     if account.totp_secret:
         page.get_by_label("Enter your security code").fill(account.code())
         page.get_by_role("button", name="Continue").click()
-    page.get_by_role("heading", name="What you can do").wait_for()
+    heading = page.get_by_role("heading", name="What you can do")
+    try:
+        heading.wait_for(timeout=30_000)  # a loaded machine: the server shares 2 cores
+    except PlaywrightError as error:  # say what the page showed instead
+        raise AssertionError(f"{who} was not signed in: {page.url} shows "
+                             f"{page.locator('main').inner_text()[:500]!r}") from error
 
 
 @pytest.fixture()
