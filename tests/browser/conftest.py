@@ -80,10 +80,17 @@ def sign_in_as(page: Page, pages_world: PagesWorld, who: str, url: str | None = 
         page.get_by_role("button", name="Continue").click()
     heading = page.get_by_role("heading", name="What you can do")
     try:
-        heading.wait_for(timeout=30_000)  # a loaded machine: the server shares 2 cores
-    except PlaywrightError as error:  # say what the page showed instead
-        raise AssertionError(f"{who} was not signed in: {page.url} shows "
-                             f"{page.locator('main').inner_text()[:500]!r}") from error
+        heading.wait_for(timeout=20_000)  # a loaded machine: the server shares 2 cores
+    except PlaywrightError:
+        # Seen twice in CI's order, not yet explained: the home page after a sign-in
+        # never arrived. Load it once more, and if it still does not come, say what
+        # the page holds instead.
+        page.goto(f"{url or pages_world.url}/", timeout=30_000)
+        try:
+            heading.wait_for(timeout=20_000)
+        except PlaywrightError as error:
+            raise AssertionError(f"{who} was not signed in: {page.url} holds "
+                                 f"{page.content()[:800]!r}") from error
 
 
 @pytest.fixture()
